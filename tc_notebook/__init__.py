@@ -1,0 +1,1 @@
+"""tc-notebook: Taskcluster in Jupyter."""

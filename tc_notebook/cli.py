@@ -1,0 +1,125 @@
+"""The `tc-notebook` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from .sandbox import QueueSettings, SandboxServer
+
+
+def default_data_dir() -> Path:
+    """`$XDG_DATA_HOME/tc-notebook/sandbox` (or under ~/.local/share)."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "tc-notebook" / "sandbox"
+
+
+def _client_spec(text: str) -> tuple[str, list[str]]:
+    client_id, sep, scopes = text.partition("=")
+    if not sep or not client_id:
+        raise argparse.ArgumentTypeError("expected CLIENT_ID=SCOPE[,SCOPE...]")
+    return client_id, [s for s in scopes.split(",") if s]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tc-notebook", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    sandbox = commands.add_parser("sandbox", help="serve the embedded Taskcluster queue")
+    sandbox.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1; others are exposed)",
+    )
+    sandbox.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")
+    sandbox.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"where state is kept (default {default_data_dir()})",
+    )
+    sandbox.add_argument(
+        "--env-file", type=Path, help="write TASKCLUSTER_* KEY=VALUE lines here once serving"
+    )
+    sandbox.add_argument(
+        "--client",
+        type=_client_spec,
+        action="append",
+        default=[],
+        metavar="ID=SCOPES",
+        help="add a client with comma-separated scopes",
+    )
+    sandbox.add_argument(
+        "--claim-timeout",
+        type=float,
+        default=QueueSettings.claim_timeout,
+        help="seconds a claim lasts before it expires",
+    )
+    sandbox.add_argument(
+        "--deadline-delay",
+        type=float,
+        default=QueueSettings.deadline_delay,
+        help="seconds after a deadline before the task is resolved",
+    )
+    return parser
+
+
+def _env_lines(server: SandboxServer) -> list[tuple[str, str]]:
+    return [
+        ("TASKCLUSTER_ROOT_URL", server.root_url),
+        ("TASKCLUSTER_CLIENT_ID", server.credentials["clientId"]),
+        ("TASKCLUSTER_ACCESS_TOKEN", server.credentials["accessToken"]),
+    ]
+
+
+def write_env_file(path: Path, pairs: list[tuple[str, str]]) -> None:
+    """Write KEY=VALUE lines atomically, readable by the owner only."""
+    partial = path.with_name(path.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.writelines(f"{key}={value}\n" for key, value in pairs)
+    os.replace(partial, path)
+
+
+async def _serve_sandbox(args: argparse.Namespace) -> int:
+    settings = QueueSettings(claim_timeout=args.claim_timeout, deadline_delay=args.deadline_delay)
+    server = SandboxServer(
+        args.data_dir or default_data_dir(), host=args.host, port=args.port, settings=settings
+    )
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"warning: serving on {args.host}: other machines can reach this sandbox",
+            file=sys.stderr,
+        )
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        for client_id, scopes in args.client:
+            token = server.add_client(client_id, scopes)
+            print(f"# client {client_id}: accessToken {token}")
+        pairs = _env_lines(server)
+        for key, value in pairs:
+            print(f"export {key}={value}")
+        print(f"# data directory: {server.data_dir}", flush=True)
+        if args.env_file:
+            write_env_file(args.env_file, pairs)
+        await stop.wait()
+    finally:
+        await server.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `tc-notebook`."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.command == "sandbox":
+        return asyncio.run(_serve_sandbox(args))
+    return 2

@@ -1,0 +1,6 @@
+"""An embedded Taskcluster Queue (v1 subset) for laptops and Binder."""
+
+from .queue import QueueSettings
+from .server import Sandbox, SandboxServer
+
+__all__ = ["QueueSettings", "Sandbox", "SandboxServer"]

@@ -1,0 +1,53 @@
+"""Taskcluster's error responses: codes, HTTP statuses and the body format."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+STATUS_BY_CODE = {
+    "MalformedPayload": 400,
+    "InvalidRequestArguments": 400,
+    "InputValidationError": 400,
+    "InputError": 400,
+    "AuthenticationFailed": 401,
+    "InsufficientScopes": 403,
+    "ResourceNotFound": 404,
+    "RequestConflict": 409,
+    "ResourceExpired": 410,
+    "InputTooLarge": 413,
+    "InternalServerError": 500,
+}
+
+
+class APIError(Exception):
+    """An error answered in Taskcluster's `{code, message, requestInfo}` format."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = STATUS_BY_CODE[code]
+        self.message = _fill(message, details)
+
+
+def _fill(message: str, details: dict[str, Any]) -> str:
+    """Substitute `{{key}}` placeholders; non-strings become pretty JSON."""
+    for key, value in details.items():
+        text = value if isinstance(value, str) else json.dumps(value, indent=2)
+        message = message.replace("{{" + key + "}}", text)
+    return message
+
+
+def error_body(
+    error: APIError, method: str, params: dict[str, str], payload: Any, time: str
+) -> dict[str, Any]:
+    """The JSON body Taskcluster sends for an error (see express-error.js upstream)."""
+    footer = (
+        f"\n\n---\n\n* method:     {method}\n* errorCode:  {error.code}\n"
+        f"* statusCode: {error.status}\n* time:       {time}"
+    )
+    return {
+        "code": error.code,
+        "message": error.message + footer,
+        "requestInfo": {"method": method, "params": params, "payload": payload, "time": time},
+    }

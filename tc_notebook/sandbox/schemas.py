@@ -1,0 +1,71 @@
+"""JSON schemas: the sandbox's own (served, and used to check input) and,
+optionally, a folder of Taskcluster's rendered schemas to check output with."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+OWN_SCHEMA_DIR = Path(__file__).with_name("schemas")
+
+format_checker = FormatChecker()
+
+
+@format_checker.checks("date-time", raises=ValueError)
+def _is_date_time(value: object) -> bool:
+    if isinstance(value, str):
+        datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    return True
+
+
+class SchemaSet:
+    """Schemas keyed by their `$id`, e.g. `/schemas/queue/v1/task.json#`."""
+
+    def __init__(self, directory: Path) -> None:
+        self.by_id: dict[str, dict[str, Any]] = {}
+        for path in sorted(Path(directory).rglob("*.json")):
+            schema = json.loads(path.read_text())
+            if isinstance(schema, dict) and "$id" in schema:
+                self.by_id[schema["$id"]] = schema
+        self._registry = Registry().with_resources(
+            (sid, Resource.from_contents(s, default_specification=DRAFT202012))
+            for sid, s in self.by_id.items()
+        )
+        self._validators: dict[str, Draft202012Validator] = {}
+
+    def validator(self, schema_id: str) -> Draft202012Validator:
+        """A validator for one schema (its `$schema` is ignored: 2020-12 semantics)."""
+        if schema_id not in self._validators:
+            schema = {k: v for k, v in self.by_id[schema_id].items() if k != "$schema"}
+            self._validators[schema_id] = Draft202012Validator(
+                schema, registry=self._registry, format_checker=format_checker
+            )
+        return self._validators[schema_id]
+
+    def errors(self, schema_id: str, instance: Any) -> list[str]:
+        """Readable validation errors, most relevant first; empty when valid."""
+        found = list(self.validator(schema_id).iter_errors(instance))
+        if not found:
+            return []
+        first = best_match(found)
+        rest = [e for e in found if e is not first]
+        return [_describe(e) for e in [first, *rest]]
+
+
+def _describe(error: Any) -> str:
+    where = "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    return f"data{where}: {error.message}"
+
+
+@cache
+def own_schemas() -> SchemaSet:
+    """The sandbox's own schemas, shipped in the package."""
+    return SchemaSet(OWN_SCHEMA_DIR)

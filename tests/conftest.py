@@ -1,0 +1,85 @@
+"""Fixtures: real sandboxes on 127.0.0.1 driven by the official taskcluster client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import make_queue
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+UPSTREAM_SCHEMAS = REPO_ROOT.parent / "shared/taskcluster-reference/schemas/json"
+
+DEFAULT_SETTINGS = {
+    "claim_timeout": 1200,
+    "claim_work_wait": 1,
+    "deadline_delay": 60,
+    "resolver_interval": 1.0,
+    "max_request_bytes": 10 * 1024 * 1024,
+}
+
+
+@pytest.fixture(scope="session")
+def output_schema_dir() -> Path | None:
+    """Upstream rendered schemas (server-side output validation) when available."""
+    return UPSTREAM_SCHEMAS if UPSTREAM_SCHEMAS.is_dir() else None
+
+
+def _start(data_dir: Path, output_schema_dir: Path | None, **settings):
+    from tc_notebook.sandbox import QueueSettings, Sandbox
+
+    merged = {**DEFAULT_SETTINGS, **settings}
+    sb = Sandbox(data_dir, host="127.0.0.1", port=0, settings=QueueSettings(**merged),
+                 output_schema_dir=output_schema_dir)
+    sb.start()
+    return sb
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory, output_schema_dir):
+    """One sandbox shared by the whole session (default timings, 1 s claimWork poll)."""
+    sb = _start(tmp_path_factory.mktemp("session-sandbox"), output_schema_dir)
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def make_sandbox(tmp_path, output_schema_dir):
+    """Factory for per-test sandboxes with custom settings; all are stopped afterwards."""
+    started = []
+
+    def factory(data_dir: Path | None = None, **settings):
+        sb = _start(data_dir or tmp_path / f"data{len(started)}", output_schema_dir, **settings)
+        started.append(sb)
+        return sb
+
+    yield factory
+    for sb in started:
+        sb.stop()
+
+
+@pytest.fixture(scope="module")
+def fast_sandbox(tmp_path_factory, output_schema_dir):
+    """Module sandbox with 2 s claims, 0.2 s resolver and no deadline delay."""
+    sb = _start(tmp_path_factory.mktemp("fast-sandbox"), output_schema_dir,
+                claim_timeout=2, resolver_interval=0.2, deadline_delay=0)
+    yield sb
+    sb.stop()
+
+
+@pytest.fixture
+def root_url(sandbox) -> str:
+    """Root URL of the session sandbox."""
+    return sandbox.root_url
+
+
+@pytest.fixture
+def queue(sandbox):
+    """Queue client with the root credentials of the session sandbox."""
+    return make_queue(sandbox.root_url, sandbox.credentials)
+
+
+@pytest.fixture
+def anon(sandbox):
+    """Queue client without credentials."""
+    return make_queue(sandbox.root_url)
