@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
@@ -29,6 +30,7 @@ MAX_DEADLINE = timedelta(days=5)
 ARTIFACT_AFTER_EXCEPTION = timedelta(minutes=25)
 PUT_URL_SECONDS = 45 * 60
 SIGNED_GET_SECONDS = 30 * 60
+ANY_QUEUE = "*"  # key of the waiters for pending work in any queue
 RETRYING_REASONS = {"worker-shutdown": "retry", "intermittent-task": "task-retry"}
 
 Authorize = Callable[..., None]
@@ -418,9 +420,25 @@ class QueueService:
     # -- workers -----------------------------------------------------------
 
     def _wake_claimers(self, task_queue_id: str) -> None:
-        for waiter in self._claim_waiters.pop(task_queue_id, set()):
+        waiters = self._claim_waiters.pop(task_queue_id, set())
+        waiters |= self._claim_waiters.pop(ANY_QUEUE, set())
+        for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+    async def wait_for_pending_queues(self, timeout: float) -> list[str]:
+        """Task queues with pending tasks, waiting up to `timeout` for one."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._claim_waiters[ANY_QUEUE].add(waiter)
+        try:
+            queues = self.store.pending_queue_ids()
+            if not queues:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(waiter, timeout)
+                queues = self.store.pending_queue_ids()
+            return queues
+        finally:
+            self._claim_waiters[ANY_QUEUE].discard(waiter)
 
     def _credentials(
         self, task: dict[str, Any], run_id: int, worker_group: str, worker_id: str, taken_until: str

@@ -19,9 +19,11 @@ from aiohttp import web
 
 from . import api, blobs
 from .auth import Authenticator
+from .livelog import LIVELOG_PREFIX, LiveLogs, serve_livelog
 from .queue import QueueService, QueueSettings
 from .schemas import SchemaSet
 from .store import ROOT_CLIENT_ID, Store
+from .worker import PENDING_QUEUES_PATH, Worker
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +48,14 @@ class SandboxServer:
         port: int = 0,
         settings: QueueSettings | None = None,
         output_schema_dir: Path | None = None,
+        capacity: int | None = None,
+        task_queues: list[str] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.capacity, self.task_queues = capacity, task_queues
+        self.livelogs = LiveLogs()
+        self.worker: Worker | None = None
+        self._worker_task: asyncio.Task | None = None
         self.host, self.port = host, port
         self.settings = settings or QueueSettings()
         self.output_schemas = SchemaSet(output_schema_dir) if output_schema_dir else None
@@ -89,10 +97,23 @@ class SandboxServer:
         app.router.add_get(api.SCHEMA_PREFIX + "{name:.*}", api.serve_schema)
         app.router.add_put(blobs.BLOB_PREFIX + "{tail:.*}", blobs.put_blob)
         app.router.add_get(blobs.BLOB_PREFIX + "{tail:.*}", blobs.get_blob)
+        app["livelogs"] = self.livelogs
+        app.router.add_get(LIVELOG_PREFIX + "{tail:.*}", serve_livelog)
+        app.router.add_get(PENDING_QUEUES_PATH, pending_queues)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         await web.SockSite(self._runner, sock, shutdown_timeout=1).start()
         self._resolver = asyncio.create_task(self._resolve_forever())
+        if self.capacity != 0:
+            self.worker = Worker(
+                self.root_url,
+                self.credentials,
+                self.livelogs,
+                self.data_dir / "work",
+                capacity=self.capacity,
+                task_queues=self.task_queues,
+            )
+            self._worker_task = asyncio.create_task(self.worker.run())
 
     async def _resolve_forever(self) -> None:
         while True:
@@ -104,7 +125,12 @@ class SandboxServer:
             await asyncio.sleep(self.settings.resolver_interval)
 
     async def stop(self) -> None:
-        """Stop serving and close the data directory."""
+        """Stop the worker (running tasks are reported worker-shutdown), then
+        stop serving and close the data directory."""
+        if self.worker:
+            self.worker.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker_task
         if self._resolver:
             self._resolver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -122,8 +148,23 @@ class SandboxServer:
         return token
 
 
+async def pending_queues(request: web.Request) -> web.StreamResponse:
+    """Sandbox-only long poll for the worker: `{taskQueueIds}` with pending work."""
+    wanted = {q for q in request.query.get("taskQueueIds", "").split(",") if q}
+    wait = min(float(request.query.get("wait", "20")), 60)
+    service: QueueService = request.app["service"]
+    deadline = time.monotonic() + wait
+    while True:
+        queues = await service.wait_for_pending_queues(max(deadline - time.monotonic(), 0))
+        if wanted:
+            queues = [q for q in queues if q in wanted]
+        if queues or time.monotonic() >= deadline:
+            return web.json_response({"taskQueueIds": queues})
+
+
 class Sandbox:
-    """A sandbox served from a background thread with its own event loop.
+    """A sandbox (queue and, unless `capacity=0`, a worker) served from a
+    background thread with its own event loop.
 
     >>> with Sandbox() as sandbox:
     ...     queue = taskcluster.Queue(sandbox.client_options())
@@ -137,6 +178,8 @@ class Sandbox:
         port: int = 0,
         settings: QueueSettings | None = None,
         output_schema_dir: str | Path | None = None,
+        capacity: int | None = None,
+        task_queues: list[str] | None = None,
     ) -> None:
         self._temporary = data_dir is None
         data_dir = Path(tempfile.mkdtemp(prefix="tc-sandbox-")) if data_dir is None else data_dir
@@ -146,6 +189,8 @@ class Sandbox:
             port=port,
             settings=settings,
             output_schema_dir=output_schema_dir,
+            capacity=capacity,
+            task_queues=task_queues,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

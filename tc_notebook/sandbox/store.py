@@ -246,6 +246,11 @@ class Store:
         )
         return [r["task_id"] for r in rows]
 
+    def pending_queue_ids(self) -> list[str]:
+        """Task queues that have pending tasks."""
+        rows = self.db.execute("SELECT DISTINCT task_queue_id FROM tasks WHERE state = 'pending'")
+        return [r["task_queue_id"] for r in rows]
+
     def claims_expired_before(self, moment: str) -> list[str]:
         """Running tasks whose claim ran out before `moment`."""
         rows = self.db.execute(

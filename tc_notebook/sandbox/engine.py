@@ -1,0 +1,82 @@
+"""The process engine: runs a task's commands as local processes.
+
+Each command runs by argv (no shell unless the command names one) in its own
+process group, so a timeout or a cancel kills everything the task started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+# What a task sees of the worker's environment; everything else is dropped.
+INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "TMPDIR")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the commands ended: the last exit code, or a timeout."""
+
+    exit_code: int | None
+    timed_out: bool = False
+    error: str | None = None
+
+
+def task_environment(task_env: dict[str, str], extra: dict[str, str], home: Path) -> dict:
+    """A minimal environment plus the task's own variables."""
+    env = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env.setdefault("LANG", "C.UTF-8")
+    env["HOME"] = str(home)
+    env.update(extra)
+    env.update(task_env)
+    return env
+
+
+def _kill_group(process: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+async def run_commands(commands: list[list[str]], cwd: Path, env: dict[str, str],
+                       write: Callable[[bytes], None], max_run_time: float) -> Outcome:
+    """Run commands in sequence until one fails; output goes to `write`.
+
+    Cancelling the coroutine kills the running process group."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + max_run_time
+    exit_code = 0
+    for argv in commands:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True)
+        except OSError as exc:
+            return Outcome(exit_code=None, error=f"cannot start {argv[0]!r}: {exc.strerror}")
+        try:
+            await asyncio.wait_for(_pump(process, write), max(give_up - loop.time(), 0))
+        except asyncio.TimeoutError:
+            _kill_group(process)
+            await process.wait()
+            return Outcome(exit_code=None, timed_out=True)
+        except BaseException:
+            _kill_group(process)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(process.wait())
+            raise
+        exit_code = process.returncode
+        if exit_code != 0:
+            break
+    return Outcome(exit_code=exit_code)
+
+
+async def _pump(process: asyncio.subprocess.Process, write: Callable[[bytes], None]) -> None:
+    while chunk := await process.stdout.read(64 * 1024):
+        write(chunk)
+    await process.wait()
