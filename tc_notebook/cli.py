@@ -10,13 +10,20 @@ import signal
 import sys
 from pathlib import Path
 
+from . import replay
 from .sandbox import QueueSettings, SandboxServer
+from .tutorial import TUTORIAL_TASK_QUEUE
 
 
 def default_data_dir() -> Path:
     """`$XDG_DATA_HOME/tc-notebook/sandbox` (or under ~/.local/share)."""
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "tc-notebook" / "sandbox"
+
+
+# Short claims, so that tasks of a sandbox that died are retried soon after
+# it restarts; the worker reclaims well before they run out.
+SANDBOX_CLAIM_TIMEOUT = 30.0
 
 
 def _client_spec(text: str) -> tuple[str, list[str]]:
@@ -56,14 +63,35 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--claim-timeout",
         type=float,
-        default=QueueSettings.claim_timeout,
-        help="seconds a claim lasts before it expires",
+        default=SANDBOX_CLAIM_TIMEOUT,
+        help="seconds a claim lasts before it expires (Taskcluster: 1200)",
+    )
+    sandbox.add_argument(
+        "--capacity",
+        type=int,
+        default=None,
+        help="tasks run at once (default: CPU count; 0: no worker)",
+    )
+    sandbox.add_argument(
+        "--task-queue",
+        action="append",
+        dest="task_queues",
+        metavar="ID",
+        help="only run tasks of this task queue (repeatable; default: every queue)",
     )
     sandbox.add_argument(
         "--deadline-delay",
         type=float,
         default=QueueSettings.deadline_delay,
         help="seconds after a deadline before the task is resolved",
+    )
+    replay = commands.add_parser(
+        "replay", help="create the tutorial's task, wait, and print its artifacts"
+    )
+    replay.add_argument(
+        "--task-queue",
+        default=TUTORIAL_TASK_QUEUE,
+        help=f"task queue to use (default {TUTORIAL_TASK_QUEUE})",
     )
     return parser
 
@@ -74,6 +102,15 @@ def _env_lines(server: SandboxServer) -> list[tuple[str, str]]:
         ("TASKCLUSTER_CLIENT_ID", server.credentials["clientId"]),
         ("TASKCLUSTER_ACCESS_TOKEN", server.credentials["accessToken"]),
     ]
+
+
+def _log_transition(event: str, status: dict) -> None:
+    runs = status["runs"]
+    run = f" run {runs[-1]['runId']}" if runs else ""
+    reason = runs[-1].get("reasonResolved") if runs else None
+    logging.getLogger("tc_notebook.transitions").info(
+        "task %s%s %s%s", status["taskId"], run, status["state"], f" ({reason})" if reason else ""
+    )
 
 
 def write_env_file(path: Path, pairs: list[tuple[str, str]]) -> None:
@@ -88,7 +125,12 @@ def write_env_file(path: Path, pairs: list[tuple[str, str]]) -> None:
 async def _serve_sandbox(args: argparse.Namespace) -> int:
     settings = QueueSettings(claim_timeout=args.claim_timeout, deadline_delay=args.deadline_delay)
     server = SandboxServer(
-        args.data_dir or default_data_dir(), host=args.host, port=args.port, settings=settings
+        args.data_dir or default_data_dir(),
+        host=args.host,
+        port=args.port,
+        settings=settings,
+        capacity=args.capacity,
+        task_queues=args.task_queues,
     )
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
@@ -96,6 +138,7 @@ async def _serve_sandbox(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     await server.start()
+    server.service.transition_listeners.append(_log_transition)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -122,4 +165,6 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if args.command == "sandbox":
         return asyncio.run(_serve_sandbox(args))
+    if args.command == "replay":
+        return replay.main(args.task_queue)
     return 2

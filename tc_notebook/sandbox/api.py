@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import keys
 from . import scopes as scope_rules
 from .auth import Authenticator, Caller
 from .errors import APIError, error_body
@@ -158,7 +159,7 @@ STATUS_OUT = "v1/task-status-response.json#"
 
 @declare("ping", "GET", "/ping", None)
 async def ping(call: Call) -> Reply:
-    return {"alive": True, "uptime": time.monotonic() - call.request.app["started"]}
+    return {"alive": True, "uptime": time.monotonic() - call.request.app[keys.STARTED]}
 
 
 @declare(
@@ -387,7 +388,7 @@ def _redirect(call: Call, run_id: int | None) -> web.StreamResponse:
     reply = web.json_response(
         {"storageType": artifact["storageType"], "url": url}, status=303, headers=headers
     )
-    reply["validate"] = True
+    reply[keys.VALIDATE_BODY] = True
     return reply
 
 
@@ -402,7 +403,7 @@ def _content(call: Call, run_id: int | None) -> web.StreamResponse:
     else:
         body = {"storageType": kind, "url": call.service.download_url(artifact)}
     reply = web.json_response(body, headers={STORAGE_TYPE_HEADER: kind})
-    reply["validate"] = True
+    reply[keys.VALIDATE_BODY] = True
     return reply
 
 
@@ -605,7 +606,7 @@ def _parse_input(entry: Entry, request: web.Request, body: bytes) -> Any:
 
 
 def _json_body(reply: Reply) -> tuple[Any, web.StreamResponse | None]:
-    if isinstance(reply, web.Response) and reply.get("validate"):
+    if isinstance(reply, web.Response) and reply.get(keys.VALIDATE_BODY):
         return json.loads(reply.text), reply
     if isinstance(reply, web.StreamResponse):
         return None, reply
@@ -615,7 +616,7 @@ def _json_body(reply: Reply) -> tuple[Any, web.StreamResponse | None]:
 async def dispatch(request: web.Request) -> web.StreamResponse:
     """Serve one request under `/api/queue/v1/`."""
     app = request.app
-    service: QueueService = app["service"]
+    service: QueueService = app[keys.SERVICE]
     raw_path = request.raw_path.split("?", 1)[0]
     matched = _match(request.method, raw_path)
     moment = iso(now())
@@ -633,15 +634,15 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         _check_query(entry, dict(request.query))
         _check_params(params)
         body = await _read_body(request, service.settings.max_request_bytes)
-        caller = _authenticate(app["authenticator"], entry, request, body)
+        caller = _authenticate(app[keys.AUTHENTICATOR], entry, request, body)
         payload = _parse_input(entry, request, body)
         call = Call(entry, request, service, params, dict(request.query), payload, caller)
         if entry.checked_early:
             call.authorize()
         reply = await entry.handler(call)
         body_json, response = _json_body(reply)
-        if entry.output and app["output_schemas"] is not None and body_json is not None:
-            _validate_output(app["output_schemas"], entry, body_json)
+        if entry.output and app[keys.OUTPUT_SCHEMAS] is not None and body_json is not None:
+            _validate_output(app[keys.OUTPUT_SCHEMAS], entry, body_json)
         if response is not None:
             return response
         if reply is None:

@@ -13,6 +13,7 @@ import uuid
 
 from aiohttp import web
 
+from . import keys
 from .queue import QueueService
 
 BLOB_PREFIX = "/sandbox/blobs/"
@@ -43,7 +44,7 @@ def _signature_ok(
 
 async def put_blob(request: web.Request) -> web.StreamResponse:
     """Receive an artifact's bytes; they appear only once completely written."""
-    service: QueueService = request.app["service"]
+    service: QueueService = request.app[keys.SERVICE]
     where = _locate(request)
     if where is None or not _signature_ok(service, "PUT", request, *where):
         return _text(403, "Signature missing, invalid or expired")
@@ -80,7 +81,7 @@ async def put_blob(request: web.Request) -> web.StreamResponse:
 
 async def get_blob(request: web.Request) -> web.StreamResponse:
     """Serve an artifact's bytes: public names freely, others with a signature."""
-    service: QueueService = request.app["service"]
+    service: QueueService = request.app[keys.SERVICE]
     where = _locate(request)
     if where is None:
         return _text(404, "No such blob")

@@ -43,8 +43,13 @@ def _kill_group(process: asyncio.subprocess.Process) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-async def run_commands(commands: list[list[str]], cwd: Path, env: dict[str, str],
-                       write: Callable[[bytes], None], max_run_time: float) -> Outcome:
+async def run_commands(
+    commands: list[list[str]],
+    cwd: Path,
+    env: dict[str, str],
+    write: Callable[[bytes], None],
+    max_run_time: float,
+) -> Outcome:
     """Run commands in sequence until one fails; output goes to `write`.
 
     Cancelling the coroutine kills the running process group."""
@@ -54,9 +59,14 @@ async def run_commands(commands: list[list[str]], cwd: Path, env: dict[str, str]
     for argv in commands:
         try:
             process = await asyncio.create_subprocess_exec(
-                *argv, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-                start_new_session=True)
+                *argv,
+                cwd=cwd,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+            )
         except OSError as exc:
             return Outcome(exit_code=None, error=f"cannot start {argv[0]!r}: {exc.strerror}")
         try:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from . import keys
+
 LIVELOG_PREFIX = "/sandbox/livelog/"
 CHUNK = 64 * 1024
 
@@ -68,15 +70,19 @@ class LiveLogs:
 
 async def serve_livelog(request: web.Request) -> web.StreamResponse:
     """Stream a run's log as it is written; ends when the run's log closes."""
-    parts = request.path[len(LIVELOG_PREFIX):].split("/")
+    parts = request.path[len(LIVELOG_PREFIX) :].split("/")
     if len(parts) != 2 or not parts[1].isdigit():
         raise web.HTTPNotFound()
-    log = request.app["livelogs"].get(parts[0], int(parts[1]))
+    log = request.app[keys.LIVELOGS].get(parts[0], int(parts[1]))
     if log is None:
         raise web.HTTPNotFound(text="No live log for that run (it may have finished)\n")
-    reply = web.StreamResponse(headers={"Content-Type": "text/plain; charset=utf-8",
-                                        "Cache-Control": "no-cache",
-                                        "X-Accel-Buffering": "no"})
+    reply = web.StreamResponse(
+        headers={
+            "Content-Type": "text/plain; charset=utf-8",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
     reply.enable_chunked_encoding()
     await reply.prepare(request)
     with open(log.path, "rb") as source:

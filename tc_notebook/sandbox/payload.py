@@ -90,6 +90,11 @@ def parse_payload(payload: Any) -> Payload:
         raise MalformedPayload("payload.artifacts must be an object or a list")
 
     image = payload.get("image")
-    return Payload(commands=commands, max_run_time=max_run_time, env=env,
-                   artifacts=artifacts, image=None if image is None else str(image),
-                   form=form)
+    return Payload(
+        commands=commands,
+        max_run_time=max_run_time,
+        env=env,
+        artifacts=artifacts,
+        image=None if image is None else str(image),
+        form=form,
+    )

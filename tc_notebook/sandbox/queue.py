@@ -213,6 +213,8 @@ class QueueService:
                     )
                 return {"status": self.status_of(existing)}
             for required in body["dependencies"]:
+                if required == task_id:
+                    continue  # waits for scheduleTask or its deadline
                 dependency = self.store.task(required)
                 if dependency is None:
                     raise APIError(
@@ -702,9 +704,11 @@ class QueueService:
         self, task_id: str, run_id: int, name: str, method: str, expires: int | None
     ) -> str:
         """A URL of the sandbox's blob store; signed unless `expires` is None."""
-        url = (
-            f"{self.root_url}/sandbox/blobs/{task_id}/{run_id}/{urllib.parse.quote(name, safe='/')}"
-        )
+        # Slashes stay readable unless a segment is `.` or `..`, which clients
+        # and browsers would collapse before sending.
+        dot_segment = any(part in (".", "..") for part in name.split("/"))
+        quoted = urllib.parse.quote(name, safe="" if dot_segment else "/")
+        url = f"{self.root_url}/sandbox/blobs/{task_id}/{run_id}/{quoted}"
         if expires is None:
             return url
         signature = self.blob_signature(method, task_id, run_id, name, expires)

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from . import api, blobs
+from . import api, blobs, keys
 from .auth import Authenticator
 from .livelog import LIVELOG_PREFIX, LiveLogs, serve_livelog
 from .queue import QueueService, QueueSettings
@@ -89,20 +89,20 @@ class SandboxServer:
         self.port = sock.getsockname()[1]
         self.service = QueueService(self.store, self.settings, self.root_url)
         app = web.Application(client_max_size=self.settings.max_request_bytes)
-        app["service"] = self.service
-        app["authenticator"] = Authenticator(self.store.client)
-        app["output_schemas"] = self.output_schemas
-        app["started"] = time.monotonic()
+        app[keys.SERVICE] = self.service
+        app[keys.AUTHENTICATOR] = Authenticator(self.store.client)
+        app[keys.OUTPUT_SCHEMAS] = self.output_schemas
+        app[keys.STARTED] = time.monotonic()
         app.router.add_route("*", api.API_PREFIX + "/{tail:.*}", api.dispatch)
         app.router.add_get(api.SCHEMA_PREFIX + "{name:.*}", api.serve_schema)
         app.router.add_put(blobs.BLOB_PREFIX + "{tail:.*}", blobs.put_blob)
         app.router.add_get(blobs.BLOB_PREFIX + "{tail:.*}", blobs.get_blob)
-        app["livelogs"] = self.livelogs
+        app[keys.LIVELOGS] = self.livelogs
         app.router.add_get(LIVELOG_PREFIX + "{tail:.*}", serve_livelog)
         app.router.add_get(PENDING_QUEUES_PATH, pending_queues)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
         await self._runner.setup()
-        await web.SockSite(self._runner, sock, shutdown_timeout=1).start()
+        await web.SockSite(self._runner, sock).start()
         self._resolver = asyncio.create_task(self._resolve_forever())
         if self.capacity != 0:
             self.worker = Worker(
@@ -152,7 +152,7 @@ async def pending_queues(request: web.Request) -> web.StreamResponse:
     """Sandbox-only long poll for the worker: `{taskQueueIds}` with pending work."""
     wanted = {q for q in request.query.get("taskQueueIds", "").split(",") if q}
     wait = min(float(request.query.get("wait", "20")), 60)
-    service: QueueService = request.app["service"]
+    service: QueueService = request.app[keys.SERVICE]
     deadline = time.monotonic() + wait
     while True:
         queues = await service.wait_for_pending_queues(max(deadline - time.monotonic(), 0))
@@ -235,6 +235,11 @@ class Sandbox:
             started.set()
             self._loop.run_forever()
             self._loop.run_until_complete(self.server.stop())
+            leftovers = asyncio.all_tasks(self._loop)
+            for task in leftovers:
+                task.cancel()
+            self._loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()
 
         self._thread = threading.Thread(target=serve, name="tc-sandbox", daemon=True)

@@ -50,10 +50,18 @@ def content_type_of(path: Path) -> str:
 class Worker:
     """Claims and runs tasks until stopped. Runs on the caller's event loop."""
 
-    def __init__(self, root_url: str, credentials: dict[str, str], livelogs: LiveLogs,
-                 work_dir: Path, *, capacity: int | None = None,
-                 task_queues: list[str] | None = None, worker_group: str = "sandbox",
-                 worker_id: str = "local") -> None:
+    def __init__(
+        self,
+        root_url: str,
+        credentials: dict[str, str],
+        livelogs: LiveLogs,
+        work_dir: Path,
+        *,
+        capacity: int | None = None,
+        task_queues: list[str] | None = None,
+        worker_group: str = "sandbox",
+        worker_id: str = "local",
+    ) -> None:
         self.root_url = root_url
         self.credentials = credentials
         self.livelogs = livelogs
@@ -63,7 +71,7 @@ class Worker:
         self.worker_group, self.worker_id = worker_group, worker_id
         self._running: dict[asyncio.Task, tuple[str, int]] = {}
         self._session: aiohttp.ClientSession | None = None
-        self._stopping = False
+        self._claim_loop: asyncio.Task | None = None
 
     def _queue(self, credentials: dict[str, str] | None = None) -> taskcluster.aio.Queue:
         options: dict[str, Any] = {"rootUrl": self.root_url, "maxRetries": 2}
@@ -73,11 +81,12 @@ class Worker:
 
     async def run(self) -> None:
         """Claim work whenever there is free capacity, until `stop()`."""
+        self._claim_loop = asyncio.current_task()
         self._session = aiohttp.ClientSession()
         self.work_dir.mkdir(parents=True, exist_ok=True)
         queue = self._queue(self.credentials)
         try:
-            while not self._stopping:
+            while True:
                 free = self.capacity - len(self._running)
                 if free <= 0:
                     await asyncio.wait(list(self._running), return_when=asyncio.FIRST_COMPLETED)
@@ -87,9 +96,14 @@ class Worker:
                         free = self.capacity - len(self._running)
                         if free <= 0:
                             break
-                        reply = await queue.claimWork(task_queue_id, {
-                            "workerGroup": self.worker_group, "workerId": self.worker_id,
-                            "tasks": min(free, 32)})
+                        reply = await queue.claimWork(
+                            task_queue_id,
+                            {
+                                "workerGroup": self.worker_group,
+                                "workerId": self.worker_id,
+                                "tasks": min(free, 32),
+                            },
+                        )
                         for claim in reply["tasks"]:
                             self._start(claim)
                 except (aiohttp.ClientError, taskcluster.exceptions.TaskclusterFailure) as exc:
@@ -100,10 +114,9 @@ class Worker:
             await self._session.close()
 
     def stop(self) -> None:
-        """Ask the claim loop to end; running tasks are reported worker-shutdown."""
-        self._stopping = True
-        for task in list(self._running):
-            task.cancel()
+        """End the claim loop; running tasks are killed and reported worker-shutdown."""
+        if self._claim_loop is not None:
+            self._claim_loop.cancel()
 
     def _start(self, claim: dict[str, Any]) -> None:
         run = asyncio.create_task(TaskRun(self, claim).execute())
@@ -115,8 +128,11 @@ class Worker:
         params = {"wait": "20"}
         if self.task_queues:
             params["taskQueueIds"] = ",".join(self.task_queues)
-        async with self._session.get(self.root_url + PENDING_QUEUES_PATH, params=params,
-                                     timeout=aiohttp.ClientTimeout(total=30)) as reply:
+        async with self._session.get(
+            self.root_url + PENDING_QUEUES_PATH,
+            params=params,
+            timeout=aiohttp.ClientTimeout(total=30),
+        ) as reply:
             reply.raise_for_status()
             return (await reply.json())["taskQueueIds"]
 
@@ -160,8 +176,9 @@ class TaskRun:
             self._say("[taskcluster] internal worker error")
             with contextlib.suppress(Exception):
                 await self._finish_log(None)
-                await self.queue.reportException(self.task_id, self.run_id,
-                                                 {"reason": "internal-error"})
+                await self.queue.reportException(
+                    self.task_id, self.run_id, {"reason": "internal-error"}
+                )
         finally:
             if self.log:
                 self.log.close()
@@ -181,13 +198,16 @@ class TaskRun:
             self._say(f"[taskcluster] malformed payload: {problem}")
             await self._create_live_log(60)
             await self._finish_log(None)
-            await self.queue.reportException(self.task_id, self.run_id,
-                                             {"reason": "malformed-payload"})
+            await self.queue.reportException(
+                self.task_id, self.run_id, {"reason": "malformed-payload"}
+            )
             return
         await self._create_live_log(payload.max_run_time)
         if payload.image:
-            self._say(f"[taskcluster] image {payload.image!r} is not used by the "
-                      f"{ENGINE} engine: commands run on this machine")
+            self._say(
+                f"[taskcluster] image {payload.image!r} is not used by the "
+                f"{ENGINE} engine: commands run on this machine"
+            )
         outcome = await self._run_supervised(payload)
         await self._upload_artifacts(payload.artifacts)
         await self._finish_log(outcome)
@@ -202,26 +222,44 @@ class TaskRun:
 
     def _header(self) -> None:
         self._say(f"[taskcluster {iso(now())}] task {self.task_id} run {self.run_id}")
-        self._say(f"[taskcluster] worker {self.worker.worker_group}/{self.worker.worker_id}"
-                  f", engine {ENGINE}, queue {self.task['taskQueueId']}")
+        self._say(
+            f"[taskcluster] worker {self.worker.worker_group}/{self.worker.worker_id}"
+            f", engine {ENGINE}, queue {self.task['taskQueueId']}"
+        )
 
     async def _create_live_log(self, max_run_time: float) -> None:
-        expires = min(iso(now() + timedelta(seconds=max_run_time + 15 * 60)),
-                      self.task["expires"])
+        expires = min(iso(now() + timedelta(seconds=max_run_time + 15 * 60)), self.task["expires"])
         url = f"{self.worker.root_url}{LIVELOG_PREFIX}{self.task_id}/{self.run_id}"
-        await self.queue.createArtifact(self.task_id, self.run_id, LIVE_LOG, {
-            "storageType": "reference", "url": url, "contentType": LOG_CONTENT_TYPE,
-            "expires": expires})
+        await self.queue.createArtifact(
+            self.task_id,
+            self.run_id,
+            LIVE_LOG,
+            {
+                "storageType": "reference",
+                "url": url,
+                "contentType": LOG_CONTENT_TYPE,
+                "expires": expires,
+            },
+        )
 
     async def _run_supervised(self, payload: Payload) -> Outcome:
         """Run the commands while keeping the claim alive and watching for cancel."""
-        env = task_environment(payload.env, {
-            "TASK_ID": self.task_id, "RUN_ID": str(self.run_id),
-            "TASKCLUSTER_ROOT_URL": self.worker.root_url}, self.directory)
+        env = task_environment(
+            payload.env,
+            {
+                "TASK_ID": self.task_id,
+                "RUN_ID": str(self.run_id),
+                "TASKCLUSTER_ROOT_URL": self.worker.root_url,
+            },
+            self.directory,
+        )
         for argv in payload.commands:
             self._say(f"[taskcluster] running {argv!r}")
-        commands = asyncio.create_task(run_commands(
-            payload.commands, self.directory, env, self._write_output, payload.max_run_time))
+        commands = asyncio.create_task(
+            run_commands(
+                payload.commands, self.directory, env, self._write_output, payload.max_run_time
+            )
+        )
         watch = asyncio.create_task(self._keep_claim())
         try:
             done, _ = await asyncio.wait({commands, watch}, return_when=asyncio.FIRST_COMPLETED)
@@ -235,8 +273,9 @@ class TaskRun:
             watch.cancel()
             commands.cancel()
         if outcome.timed_out:
-            self._say(f"[taskcluster] task exceeded maxRunTime of {payload.max_run_time} s "
-                      "and was killed")
+            self._say(
+                f"[taskcluster] task exceeded maxRunTime of {payload.max_run_time} s and was killed"
+            )
         elif outcome.error:
             self._say(f"[taskcluster] {outcome.error}")
         return outcome
@@ -279,20 +318,38 @@ class TaskRun:
                     await self._upload(f"{spec.name.rstrip('/')}/{relative}", file, expires)
             else:
                 self._say(f"[taskcluster] artifact {spec.name!r}: no {spec.type} at {path}")
-                await self.queue.createArtifact(self.task_id, self.run_id, spec.name, {
-                    "storageType": "error", "reason": "file-missing-on-worker",
-                    "message": f"No {spec.type} found at {spec.path}", "expires": expires})
+                await self.queue.createArtifact(
+                    self.task_id,
+                    self.run_id,
+                    spec.name,
+                    {
+                        "storageType": "error",
+                        "reason": "file-missing-on-worker",
+                        "message": f"No {spec.type} found at {spec.path}",
+                        "expires": expires,
+                    },
+                )
 
-    async def _upload(self, name: str, path: Path, expires: str,
-                      content_type: str | None = None) -> None:
+    async def _upload(
+        self, name: str, path: Path, expires: str, content_type: str | None = None
+    ) -> None:
         content_type = content_type or content_type_of(path)
         size = path.stat().st_size
-        reply = await self.queue.createArtifact(self.task_id, self.run_id, name, {
-            "storageType": "s3", "contentType": content_type, "contentLength": size,
-            "expires": expires})
+        reply = await self.queue.createArtifact(
+            self.task_id,
+            self.run_id,
+            name,
+            {
+                "storageType": "s3",
+                "contentType": content_type,
+                "contentLength": size,
+                "expires": expires,
+            },
+        )
         with open(path, "rb") as body:
             async with self.worker._session.put(
-                reply["putUrl"], data=body,
+                reply["putUrl"],
+                data=body,
                 headers={"Content-Type": content_type, "Content-Length": str(size)},
             ) as answer:
                 answer.raise_for_status()
@@ -308,9 +365,17 @@ class TaskRun:
         self.log.close()
         expires = self.task["expires"]
         await self._upload(BACKING_LOG, self.log.path, expires, LOG_CONTENT_TYPE)
-        await self.queue.createArtifact(self.task_id, self.run_id, LIVE_LOG, {
-            "storageType": "link", "artifact": BACKING_LOG, "contentType": LOG_CONTENT_TYPE,
-            "expires": expires})
+        await self.queue.createArtifact(
+            self.task_id,
+            self.run_id,
+            LIVE_LOG,
+            {
+                "storageType": "link",
+                "artifact": BACKING_LOG,
+                "contentType": LOG_CONTENT_TYPE,
+                "expires": expires,
+            },
+        )
         self.worker.livelogs.forget(self.task_id, self.run_id)
 
     async def _resolve_after_shutdown(self) -> None:
@@ -319,5 +384,9 @@ class TaskRun:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._finish_log(None), 10)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.queue.reportException(
-                self.task_id, self.run_id, {"reason": "worker-shutdown"}), 10)
+            await asyncio.wait_for(
+                self.queue.reportException(
+                    self.task_id, self.run_id, {"reason": "worker-shutdown"}
+                ),
+                10,
+            )
