@@ -29,8 +29,9 @@ def _start(data_dir: Path, output_schema_dir: Path | None, **settings):
     from tc_notebook.sandbox import QueueSettings, Sandbox
 
     merged = {**DEFAULT_SETTINGS, **settings}
+    # capacity=0: no embedded worker, these tests claim and resolve runs themselves
     sb = Sandbox(data_dir, host="127.0.0.1", port=0, settings=QueueSettings(**merged),
-                 output_schema_dir=output_schema_dir)
+                 output_schema_dir=output_schema_dir, capacity=0)
     sb.start()
     return sb
 

@@ -104,7 +104,8 @@ def wait_for_state(queue: taskcluster.Queue, task_id: str, predicate: Callable[[
 def expect_error(fn: Callable, *args: Any, status: int, code: str | None = None,
                  **kwargs: Any) -> dict:
     """Call fn, assert a Taskcluster REST/auth failure with status/code; return the body."""
-    with pytest.raises((taskcluster.TaskclusterRestFailure, taskcluster.TaskclusterAuthFailure)) as ei:
+    failures = (taskcluster.TaskclusterRestFailure, taskcluster.TaskclusterAuthFailure)
+    with pytest.raises(failures) as ei:
         fn(*args, **kwargs)
     err = ei.value
     assert err.status_code == status, f"expected {status}, got {err.status_code}: {err.body}"
@@ -138,6 +139,18 @@ def create_and_claim(queue: taskcluster.Queue, root_url: str, **overrides: Any):
     return task_id, claim, worker_queue(root_url, claim)
 
 
+def create_unscheduled(queue: taskcluster.Queue, task_id: str | None = None,
+                       **overrides: Any) -> str:
+    """Create a task blocked on a fresh pending dependency; return its taskId."""
+    dep = new_task_id()
+    dep_fields = {"deadline": overrides["deadline"]} if "deadline" in overrides else {}
+    queue.createTask(dep, make_task(**dep_fields))
+    task_id = task_id or new_task_id()
+    status = queue.createTask(task_id, make_task(dependencies=[dep], **overrides))["status"]
+    assert status["state"] == "unscheduled", status
+    return task_id
+
+
 def s3_artifact(queue: taskcluster.Queue, task_id: str, run_id: int, name: str, data: bytes,
                 content_type: str = "text/plain", expires: str | None = None) -> dict:
     """Create an s3 artifact and upload data to its putUrl; return the createArtifact reply."""
@@ -163,6 +176,10 @@ def hawk_header(url: str, method: str, credentials: dict, content: bytes | str =
                 content_type: str = "", ext: dict | None = None,
                 timestamp: int | None = None) -> str:
     """Build a Hawk Authorization header with mohawk (optionally with a chosen timestamp)."""
+    ext = dict(ext or {})
+    if credentials.get("certificate"):
+        cert = credentials["certificate"]
+        ext["certificate"] = json.loads(cert) if isinstance(cert, str) else cert
     sender = mohawk.Sender(
         credentials={"id": credentials["clientId"], "key": credentials["accessToken"],
                      "algorithm": "sha256"},

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import os
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -13,6 +15,7 @@ import taskcluster.download
 from helpers import (
     API,
     create_and_claim,
+    create_unscheduled,
     expect_error,
     from_now,
     make_queue,
@@ -219,8 +222,7 @@ class TestListing:
         """Unknown task, no runs, or runId beyond the latest → 404."""
         expect_error(anon.listLatestArtifacts, new_task_id(), status=404,
                      code="ResourceNotFound")
-        blocked = new_task_id()
-        queue.createTask(blocked, make_task(dependencies=[blocked]))
+        blocked = create_unscheduled(queue)
         expect_error(anon.listLatestArtifacts, blocked, status=404, code="ResourceNotFound")
         pending = new_task_id()
         queue.createTask(pending, make_task())
@@ -358,21 +360,16 @@ class TestOtherStorageTypes:
             "storageType": "error", "reason": "it-broke", "message": "x",
             "expires": _expires()}, status=400, code="InputValidationError")
 
-    def test_object_artifact(self, running, anon):
-        """object artifacts: not present until finished; wrong uploadId → 400."""
+    def test_object_artifact_is_refused(self, running, anon):
+        """The sandbox has no object service: an object artifact is a 400 that
+        names the s3 alternative, and nothing is stored."""
         task_id, _, worker = running
-        res = worker.createArtifact(task_id, 0, "public/obj.bin", {
+        body = expect_error(worker.createArtifact, task_id, 0, "public/obj.bin", {
             "storageType": "object", "contentType": "application/binary",
-            "expires": _expires()})
-        assert res["storageType"] == "object"
-        assert res["name"] == f"t/{task_id}/0/public/obj.bin"
-        assert res["uploadId"]
-        listed = {a["name"]: a for a in anon.listArtifacts(task_id, 0)["artifacts"]}
-        assert listed["public/obj.bin"]["storageType"] == "object"
-        expect_error(anon.getArtifact, task_id, 0, "public/obj.bin", status=404)
-        expect_error(anon.artifactInfo, task_id, 0, "public/obj.bin", status=404)
-        expect_error(worker.finishArtifact, task_id, 0, "public/obj.bin",
-                     {"uploadId": "not-the-upload-id"}, status=400)
+            "expires": _expires()}, status=400)
+        assert body["code"] == "InputError" and "s3" in body["message"]
+        listed = {a["name"] for a in anon.listArtifacts(task_id, 0)["artifacts"]}
+        assert "public/obj.bin" not in listed
 
     @pytest.mark.parametrize("storage", ["s3", "reference", "link", "error"])
     def test_finish_non_object_is_400(self, running, storage):
@@ -390,7 +387,7 @@ class TestOtherStorageTypes:
         name = f"public/fin-{storage}"
         worker.createArtifact(task_id, 0, name, dict(payload, expires=_expires()))
         body = expect_error(worker.finishArtifact, task_id, 0, name,
-                            {"uploadId": "x"}, status=400)
+                            {"uploadId": new_task_id()}, status=400)
         assert "object" in body["message"]
 
 
@@ -505,28 +502,59 @@ class TestPrivate:
         assert requests.get(url, timeout=10).content == b"mine"
 
 
+def _raw_put(url: str, data: bytes, content_type: str) -> int:
+    """PUT with http.client so dot-segments in the path are sent verbatim."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        conn.request("PUT", target, body=data, headers={
+            "Content-Type": content_type, "Content-Length": str(len(data))})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+TRAVERSAL_NAMES = ["public/" + "../" * 2 + "{m}", "public/" + "../" * 12 + "{m}", "../{m}",
+                   "public/..%2F..%2F{m}", "public/./../{m}"]
+
+
 def test_path_traversal_stays_in_data_dir(make_sandbox, tmp_path):
-    """A name like public/../../x never writes outside the data dir."""
+    """Names like public/../../x never write outside the data dir (checked on disk)."""
     data_dir = tmp_path / "a" / "b" / "c" / "data"
     sb = make_sandbox(data_dir=data_dir)
     q = make_queue(sb.root_url, sb.credentials)
     task_id, _, worker = create_and_claim(q, sb.root_url)
     marker = f"escaped-{uuid.uuid4().hex}.txt"
-    names = ["public/" + "../" * 2 + marker, "public/" + "../" * 12 + marker,
-             "../" + marker, "public/..%2F..%2F" + marker]
-    accepted = []
-    for name in names:
+    for name in (n.format(m=marker) for n in TRAVERSAL_NAMES):
         try:
-            s3_artifact(worker, task_id, 0, name, b"payload-" + name.encode())
+            res = worker.createArtifact(task_id, 0, name, {
+                "storageType": "s3", "contentType": "text/plain",
+                "expires": _expires()})
         except taskcluster.TaskclusterRestFailure as exc:
             assert 400 <= exc.status_code < 500
-        else:
-            accepted.append(name)
+            continue
+        _raw_put(res["putUrl"], b"evil", "text/plain")
+        requests.put(res["putUrl"], data=b"evil", timeout=10,
+                     headers={"Content-Type": "text/plain", "Content-Length": "4"})
     for ancestor in [data_dir, *data_dir.parents]:
         assert not (ancestor / marker).exists(), ancestor / marker
     for path in tmp_path.rglob(marker):
         assert Path(path).resolve().is_relative_to(data_dir.resolve()), path
-    for name in accepted:
-        buf, _ = taskcluster.download.downloadArtifactToBuf(
-            taskId=task_id, runId=0, name=name, queueService=q, maxRetries=0)
-        assert bytes(buf) == b"payload-" + name.encode()
+
+
+@pytest.mark.parametrize("template", TRAVERSAL_NAMES)
+def test_dot_segment_names_roundtrip(running, queue, template):
+    """If such a name is accepted, the documented requests.put upload and download work."""
+    task_id, _, worker = running
+    name = template.format(m="dots.txt")
+    try:
+        worker.createArtifact(task_id, 0, name, {
+            "storageType": "s3", "contentType": "text/plain", "expires": _expires()})
+    except taskcluster.TaskclusterRestFailure as exc:
+        assert exc.status_code == 400
+        return
+    s3_artifact(worker, task_id, 0, name, b"dots " + name.encode())
+    buf, _ = taskcluster.download.downloadArtifactToBuf(
+        taskId=task_id, runId=0, name=name, queueService=queue, maxRetries=0)
+    assert bytes(buf) == b"dots " + name.encode()

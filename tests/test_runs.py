@@ -12,6 +12,7 @@ from helpers import (
     API,
     claim_one,
     create_and_claim,
+    create_unscheduled,
     expect_error,
     from_now,
     make_queue,
@@ -342,8 +343,7 @@ class TestCancelRerunSchedule:
 
     def test_cancel_unscheduled(self, queue):
         """Cancelling an unscheduled task adds an exception run."""
-        task_id = new_task_id()
-        queue.createTask(task_id, make_task(dependencies=[task_id]))
+        task_id = create_unscheduled(queue)
         status = queue.cancelTask(task_id)["status"]
         assert status["state"] == "exception"
         assert len(status["runs"]) == 1
@@ -470,8 +470,7 @@ class TestTimers:
     def test_deadline_unscheduled(self, fast_sandbox):
         """An unscheduled task past its deadline gets an exception run."""
         q = make_queue(fast_sandbox.root_url, fast_sandbox.credentials)
-        task_id = new_task_id()
-        q.createTask(task_id, make_task(deadline=from_now(seconds=1), dependencies=[task_id]))
+        task_id = create_unscheduled(q, deadline=from_now(seconds=1))
         status = wait_for_state(q, task_id, lambda s: s["state"] == "exception", timeout=10)
         run = status["runs"][0]
         assert run["reasonCreated"] == "exception"

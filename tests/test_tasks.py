@@ -78,7 +78,8 @@ def test_task_definition_defaults(queue):
     assert task["metadata"] == definition["metadata"]
     for key in ("created", "deadline", "expires"):
         assert ISO_MS.match(task[key]), task[key]
-    assert parse_date(task["deadline"]) == parse_date(definition["deadline"])
+    drift = parse_date(task["deadline"]) - parse_date(definition["deadline"])
+    assert abs(drift) < datetime.timedelta(milliseconds=1)
     expires = parse_date(task["expires"])
     deadline = parse_date(task["deadline"])
     # expires defaults to deadline + 1 year
