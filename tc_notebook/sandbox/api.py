@@ -634,7 +634,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         _check_query(entry, dict(request.query))
         _check_params(params)
         body = await _read_body(request, service.settings.max_request_bytes)
-        caller = _authenticate(app[keys.AUTHENTICATOR], entry, request, body)
+        caller = _authenticate(app[keys.AUTHENTICATOR], entry, params, request, body)
         payload = _parse_input(entry, request, body)
         call = Call(entry, request, service, params, dict(request.query), payload, caller)
         if entry.checked_early:
@@ -663,7 +663,11 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
 
 
 def _authenticate(
-    authenticator: Authenticator, entry: Entry, request: web.Request, body: bytes
+    authenticator: Authenticator,
+    entry: Entry,
+    params: dict[str, str],
+    request: web.Request,
+    body: bytes,
 ) -> Caller:
     if entry.scopes is None:
         return Caller("anonymous", (), False)
@@ -674,7 +678,18 @@ def _authenticate(
         request.query.get("bewit"),
         body,
         request.headers.get("Content-Type", ""),
+        canonical_url(entry, params, request),
     )
+
+
+def canonical_url(entry: Entry, params: dict[str, str], request: web.Request) -> str:
+    """The URL of this call as an official client builds it from the root URL."""
+    path = entry.route
+    for name, value in params.items():
+        path = path.replace(f"<{name}>", urllib.parse.quote(value, safe=""))
+    query = request.raw_path.partition("?")[2]
+    root_url = request.app[keys.SERVICE].root_url
+    return f"{root_url}{API_PREFIX}{path}" + (f"?{query}" if query else "")
 
 
 class OutputMismatch(Exception):

@@ -205,14 +205,21 @@ class Authenticator:
         bewit: str | None,
         body: bytes,
         content_type: str,
+        canonical_url: str | None = None,
     ) -> Caller:
-        """The caller of a request; `url` is absolute, as the client signed it."""
+        """The caller of a request; `url` is absolute, as the client signed it.
+
+        A bewit is also accepted for `canonical_url`, the URL as the official
+        clients build it from the root URL: a proxy in front of the sandbox
+        (jupyter-server-proxy) changes the Host and re-encodes the path of
+        the signed URLs it forwards."""
         if authorization and bewit is not None:
             raise _unauthorized("Use either a Hawk header or a bewit, not both")
         if authorization:
             return self._from_header(method, url, authorization, body, content_type)
         if bewit is not None:
-            return self._from_bewit(method, url, bewit)
+            urls = [url] if canonical_url in (None, url) else [url, canonical_url]
+            return self._from_bewit(method, urls, bewit)
         return ANONYMOUS
 
     def _from_header(
@@ -244,7 +251,7 @@ class Authenticator:
             raise _unauthorized(f"Hawk signature is invalid: {exc}") from exc
         return self._caller(parsed["id"], scopes, ext)
 
-    def _from_bewit(self, method: str, url: str, bewit: str) -> Caller:
+    def _from_bewit(self, method: str, urls: list[str], bewit: str) -> Caller:
         if method != "GET":
             raise _unauthorized("A bewit is only valid on GET requests")
         padded = bewit + "=" * (-len(bewit) % 4)
@@ -254,13 +261,18 @@ class Authenticator:
             raise _unauthorized("Malformed bewit") from exc
         ext = _decode_ext(parts.ext)
         key, scopes = self._key_and_scopes(parts.id, ext)
-        padded_url = re.sub(r"([?&]bewit=)[^&]*", lambda m: m.group(1) + padded, url, count=1)
-        try:
-            mohawk.bewit.check_bewit(
-                padded_url, lambda cid: {"id": cid, "key": key, "algorithm": "sha256"}
-            )
-        except mohawk.exc.TokenExpired as exc:
-            raise _unauthorized("The signed URL has expired") from exc
-        except mohawk.exc.HawkFail as exc:
-            raise _unauthorized(f"The bewit is invalid: {exc}") from exc
-        return self._caller(parts.id, scopes, ext)
+        for url in urls:
+            padded_url = re.sub(r"([?&]bewit=)[^&]*", lambda m: m.group(1) + padded, url, count=1)
+            try:
+                mohawk.bewit.check_bewit(
+                    padded_url, lambda cid: {"id": cid, "key": key, "algorithm": "sha256"}
+                )
+            except mohawk.exc.TokenExpired as exc:
+                raise _unauthorized("The signed URL has expired") from exc
+            except mohawk.exc.MacMismatch as exc:
+                mismatch = exc
+                continue
+            except mohawk.exc.HawkFail as exc:
+                raise _unauthorized(f"The bewit is invalid: {exc}") from exc
+            return self._caller(parts.id, scopes, ext)
+        raise _unauthorized(f"The bewit is invalid: {mismatch}")

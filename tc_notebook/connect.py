@@ -1,0 +1,143 @@
+"""`connect()`: where the widgets and notebooks send their queue calls.
+
+Explicit arguments win; otherwise `TASKCLUSTER_ROOT_URL` (and credentials)
+from the environment, as the official client reads them; otherwise an
+embedded sandbox (queue and worker) for this kernel, started once, reused by
+later calls and stopped when the kernel exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import html
+import os
+import threading
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import taskcluster
+import taskcluster.aio
+
+from .sandbox import Sandbox
+
+_embedded: Sandbox | None = None
+_embedded_lock = threading.Lock()
+
+
+def _loopback(host: str | None) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class Connection:
+    """A root URL, optional credentials, and the clients to reach that queue."""
+
+    root_url: str
+    credentials: dict[str, str] | None = None
+    sandbox: Sandbox | None = None
+    queue: taskcluster.Queue = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.root_url = self.root_url.rstrip("/")
+        self.queue = taskcluster.Queue(self.options())
+
+    @property
+    def client_id(self) -> str | None:
+        """Who the calls are made as; None for anonymous."""
+        return self.credentials["clientId"] if self.credentials else None
+
+    @property
+    def is_sandbox(self) -> bool:
+        """True when connected to an embedded sandbox."""
+        return self.sandbox is not None
+
+    def options(self, **extra: Any) -> dict[str, Any]:
+        """Options for an official client constructor."""
+        options: dict[str, Any] = {"rootUrl": self.root_url, **extra}
+        if self.credentials:
+            options["credentials"] = dict(self.credentials)  # the client encodes in place
+        return options
+
+    def aio_queue(
+        self, session: aiohttp.ClientSession | None = None, **extra: Any
+    ) -> taskcluster.aio.Queue:
+        """An asyncio Queue client on the running loop (for widgets)."""
+        return taskcluster.aio.Queue(self.options(**extra), session=session)
+
+    def browser_url(self, url: str) -> str:
+        """The URL a browser should use for `url` on this connection's root URL.
+
+        A queue on this machine's loopback is out of the browser's reach when
+        the browser talks to a remote Jupyter server (Binder): such URLs go
+        through jupyter-server-proxy, `<base_url>proxy/<port>/<path>`.
+        """
+        prefix = proxy_prefix()
+        parsed = urllib.parse.urlsplit(self.root_url)
+        if prefix is None or not url.startswith(self.root_url) or not _loopback(parsed.hostname):
+            return url
+        return f"{prefix}proxy/{parsed.port}{url[len(self.root_url) :]}"
+
+    def _repr_html_(self) -> str:
+        kind = "embedded sandbox" if self.is_sandbox else "Taskcluster deployment"
+        who = html.escape(self.client_id or "anonymous")
+        where = html.escape(self.root_url)
+        rows = [
+            ("root URL", f"<code>{where}</code>"),
+            ("client", f"<code>{who}</code>"),
+            ("kind", kind),
+        ]
+        if self.sandbox is not None:
+            rows.append(("data", f"<code>{html.escape(str(self.sandbox.data_dir))}</code>"))
+        body = "".join(
+            f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in rows
+        )
+        return f"<div><strong>Taskcluster connection</strong><table>{body}</table></div>"
+
+    def __repr__(self) -> str:
+        kind = "sandbox" if self.is_sandbox else "deployment"
+        return f"<Connection {self.root_url} as {self.client_id or 'anonymous'} ({kind})>"
+
+
+def proxy_prefix() -> str | None:
+    """The Jupyter server's base URL when this kernel runs under one that can
+    proxy loopback ports (jupyter-server-proxy), else None.
+
+    `TC_NOTEBOOK_PROXY_PREFIX` overrides (an empty value turns proxying off).
+    """
+    if "TC_NOTEBOOK_PROXY_PREFIX" in os.environ:
+        return os.environ["TC_NOTEBOOK_PROXY_PREFIX"] or None
+    if not (os.environ.get("JPY_SESSION_NAME") or os.environ.get("JPY_PARENT_PID")):
+        return None
+    try:
+        import jupyter_server_proxy  # noqa: F401
+    except ImportError:
+        return None
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
+    return prefix if prefix.endswith("/") else prefix + "/"
+
+
+def embedded_sandbox() -> Sandbox:
+    """This process's sandbox, started on first use and stopped at exit."""
+    global _embedded
+    with _embedded_lock:
+        if _embedded is None:
+            _embedded = Sandbox().start()
+            atexit.register(_embedded.stop)
+        return _embedded
+
+
+def connect(root_url: str | None = None, credentials: dict[str, str] | None = None) -> Connection:
+    """Connect to a Taskcluster queue: the given root URL, else the
+    environment's `TASKCLUSTER_ROOT_URL`, else an embedded sandbox."""
+    if root_url:
+        return Connection(root_url, credentials)
+    if os.environ.get("TASKCLUSTER_ROOT_URL"):
+        options = taskcluster.optionsFromEnvironment()
+        found = options.get("credentials") or None
+        if found and not found.get("clientId"):
+            found = None
+        return Connection(options["rootUrl"], credentials or found)
+    sandbox = embedded_sandbox()
+    return Connection(sandbox.root_url, credentials or sandbox.credentials, sandbox)

@@ -1,0 +1,201 @@
+"""`StatusBadge`: a task's state as a coloured chip that follows the task."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from datetime import datetime, timezone
+from typing import Any
+
+import aiohttp
+import ipywidgets as widgets
+import taskcluster.exceptions
+from traitlets import Dict, Int, Unicode
+
+from ..connect import Connection
+from . import polling
+
+# The Taskcluster web UI's colours for task states.
+STATE_COLOURS = {
+    "completed": "#2e7d32",
+    "failed": "#c62828",
+    "exception": "#ef6c00",
+    "running": "#1565c0",
+    "pending": "#6a1b9a",
+    "unscheduled": "#616161",
+    "unknown": "#9e9e9e",
+}
+RESOLVED = ("completed", "failed", "exception")
+
+
+def _parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def elapsed_seconds(run: dict[str, Any], moment: datetime | None = None) -> float | None:
+    """Seconds a run has taken: started (or scheduled) until resolved or now."""
+    begin = run.get("started") or run.get("scheduled")
+    if not begin:
+        return None
+    end = _parse(run["resolved"]) if run.get("resolved") else moment or datetime.now(timezone.utc)
+    return max((end - _parse(begin)).total_seconds(), 0.0)
+
+
+def format_seconds(seconds: float) -> str:
+    """`3.4 s`, `2 min 5 s`, `1 h 2 min`."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def chip_html(state: str, detail: str = "", note: str = "") -> str:
+    """The badge's HTML: a coloured chip with the state, then details."""
+    colour = STATE_COLOURS.get(state, STATE_COLOURS["unknown"])
+    chip = (
+        f'<span class="tc-badge tc-state-{html.escape(state)}" style="display:inline-block;'
+        f"padding:1px 10px;border-radius:12px;background:{colour};color:#fff;"
+        f'font:600 12px/20px sans-serif;letter-spacing:.04em">{html.escape(state.upper())}</span>'
+    )
+    extra = f' <span style="font:12px sans-serif;color:#444">{html.escape(detail)}</span>'
+    if note:
+        extra += f' <em style="font:12px sans-serif;color:#b26a00">{html.escape(note)}</em>'
+    return chip + (extra if detail or note else "")
+
+
+class StatusBadge(widgets.HTML):
+    """A task's state in the Taskcluster UI's colours, with run number,
+    reasonResolved and elapsed time, kept up to date by polling `queue.status`
+    from the kernel's event loop until the task resolves.
+
+    >>> badge = StatusBadge(conn, task_id)   # in a notebook cell
+    >>> await badge.wait()                   # 'completed'
+    """
+
+    task_id = Unicode(help="The task followed.")
+    state = Unicode("unknown", help="Task state: unscheduled, pending, running, completed, ...")
+    run_id = Int(None, allow_none=True, help="The latest run, or None.")
+    reason = Unicode("", help="reasonResolved of the latest run, if resolved.")
+    connection = Unicode("connecting", help="connecting, connected or reconnecting.")
+    status = Dict(help="The latest task status structure from the queue.")
+    polls = Int(0, help="How many status requests this badge has made.")
+
+    def __init__(self, conn: Connection, task_id: str, **kwargs: Any) -> None:
+        super().__init__(task_id=task_id, **kwargs)
+        self.conn = conn
+        self._poller: asyncio.Task | None = None
+        self._render()
+        self.watch()
+
+    # -- polling ---------------------------------------------------------------
+
+    def watch(self) -> None:
+        """(Re)start following the task, e.g. after a rerun; a no-op while polling."""
+        if self._poller is None or self._poller.done():
+            self._poller = polling.spawn(self._follow())
+
+    def stop(self) -> None:
+        """Stop polling."""
+        if self._poller is not None:
+            self._poller.cancel()
+
+    @property
+    def polling(self) -> bool:
+        """True while a poll loop is running."""
+        return self._poller is not None and not self._poller.done()
+
+    async def _follow(self) -> str:
+        queue = self.conn.aio_queue(polling.session(), maxRetries=0)
+        schedule = polling.Schedule()
+        while True:
+            try:
+                self.polls += 1
+                status = (await queue.status(self.task_id))["status"]
+            except (
+                aiohttp.ClientError,
+                asyncio.TimeoutError,
+                OSError,
+                taskcluster.exceptions.TaskclusterConnectionError,
+            ):
+                self.connection = "reconnecting"
+                self._render()
+                await asyncio.sleep(schedule.next())
+                continue
+            except taskcluster.exceptions.TaskclusterRestFailure as failure:
+                if failure.status_code >= 500:
+                    self.connection = "reconnecting"
+                    self._render()
+                    await asyncio.sleep(schedule.next())
+                    continue
+                self.state, self.connection = "unknown", "connected"
+                self._render(note=str(failure).split("\n")[0])
+                return self.state
+            if status != self.status or self.connection != "connected":
+                schedule.reset()
+            self.connection = "connected"
+            self._show(status)
+            if self.state in RESOLVED:
+                return self.state
+            await asyncio.sleep(schedule.next())
+
+    def _show(self, status: dict[str, Any]) -> None:
+        runs = status["runs"]
+        last = runs[-1] if runs else {}
+        self.status = status
+        self.run_id = last.get("runId")
+        self.reason = last.get("reasonResolved", "")
+        self.state = status["state"]
+        self._render()
+
+    def _render(self, note: str = "") -> None:
+        parts = []
+        if self.run_id is not None:
+            parts.append(f"run {self.run_id}")
+        if self.reason:
+            parts.append(self.reason)
+        runs = self.status.get("runs") or []
+        if runs and (seconds := elapsed_seconds(runs[-1])) is not None:
+            parts.append(format_seconds(seconds))
+        if self.connection == "reconnecting":
+            note = note or "reconnecting…"
+        self.value = chip_html(self.state, " · ".join(parts), note)
+
+    # -- waiting ---------------------------------------------------------------
+
+    async def wait(self) -> str:
+        """Wait until the task resolves; returns its final state."""
+        if self.state in RESOLVED and not self.polling:
+            return self.state
+        if not self.polling:
+            self._poller = asyncio.get_running_loop().create_task(self._follow())
+        return await asyncio.shield(self._poller)
+
+    def wait_blocking(self, timeout: float | None = None) -> str:
+        """`wait()` for plain scripts; in a notebook use `await badge.wait()`."""
+        if polling.running_loop() is not None:
+            raise RuntimeError("an event loop is running here: use `await badge.wait()`")
+
+        async def follow() -> str:
+            self._poller = None
+            try:
+                return await asyncio.wait_for(self.wait(), timeout)
+            finally:
+                await polling.close_session()
+
+        return asyncio.run(follow())
+
+    # -- outside a live kernel ---------------------------------------------------
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        bundle["text/html"] = self.value
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+    def __repr__(self) -> str:
+        run = f" run {self.run_id}" if self.run_id is not None else ""
+        reason = f" ({self.reason})" if self.reason else ""
+        return f"<StatusBadge {self.task_id}: {self.state}{run}{reason}>"

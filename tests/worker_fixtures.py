@@ -1,0 +1,278 @@
+"""Fixtures and helpers for the worker tests: sandboxes that run tasks, and the CLI."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import slugid
+import taskcluster
+import taskcluster.download
+
+POLL_SECONDS = 0.05
+LIVE_LOG = "public/logs/live.log"
+BACKING_LOG = "public/logs/live_backing.log"
+RESOLVED = ("completed", "failed", "exception")
+
+
+# -- waiting -------------------------------------------------------------------
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, message: str = "condition") -> Any:
+    """Poll `predicate` every 50 ms until it is truthy; return it, or fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {message} (last: {value!r})")
+        time.sleep(POLL_SECONDS)
+
+
+def stays_false(predicate: Callable[[], Any], until: float) -> bool:
+    """True if `predicate` stays falsy until the monotonic time `until` (bounded negative wait)."""
+    while time.monotonic() < until:
+        if predicate():
+            return False
+        time.sleep(POLL_SECONDS)
+    return not predicate()
+
+
+def status_of(queue: taskcluster.Queue, task_id: str) -> dict:
+    """The task's status structure."""
+    return queue.status(task_id)["status"]
+
+
+def wait_state(queue: taskcluster.Queue, task_id: str, check: Callable[[dict], bool],
+               timeout: float = 15, message: str = "state") -> dict:
+    """Poll the status until `check(status)` holds; return that status."""
+
+    def probe() -> dict | None:
+        status = status_of(queue, task_id)
+        return status if check(status) else None
+
+    return wait_for(probe, timeout, f"{message} of task {task_id}")
+
+
+def wait_running(queue: taskcluster.Queue, task_id: str, timeout: float = 15) -> dict:
+    """Wait until the task's latest run is running."""
+    return wait_state(queue, task_id, lambda s: s["state"] == "running", timeout, "running")
+
+
+def wait_resolved(queue: taskcluster.Queue, task_id: str, timeout: float = 15) -> dict:
+    """Wait until the task is resolved (completed, failed or exception)."""
+    return wait_state(queue, task_id, lambda s: s["state"] in RESOLVED, timeout, "resolution")
+
+
+def parse_date(value: str) -> datetime.datetime:
+    """A Taskcluster timestamp as an aware datetime."""
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def epoch(value: str) -> float:
+    """A Taskcluster timestamp in seconds since the epoch."""
+    return parse_date(value).timestamp()
+
+
+# -- tasks -----------------------------------------------------------------------
+
+
+def new_queue_id() -> str:
+    """A fresh taskQueueId, so tests never share a queue."""
+    return f"worker-tests/q{uuid.uuid4().hex[:12]}"
+
+
+def sh(script: str) -> list[str]:
+    """A docker-worker command running `script` with /bin/sh."""
+    return ["/bin/sh", "-c", script]
+
+
+def task_definition(payload: dict, task_queue_id: str | None = None, **fields: Any) -> dict:
+    """A task for the sandbox worker (fresh queue unless told; `fields` added or replaced)."""
+    task: dict[str, Any] = {
+        "taskQueueId": task_queue_id or new_queue_id(),
+        "created": taskcluster.fromNowJSON("0 seconds"),
+        "deadline": taskcluster.fromNowJSON("1 hour"),
+        "payload": payload,
+        "metadata": {
+            "name": "worker test task",
+            "description": "created by tests/test_worker.py",
+            "owner": "tests@example.com",
+            "source": "https://example.com/tc-notebook/tests/test_worker.py",
+        },
+    }
+    task.update(fields)
+    return task
+
+
+def create(queue: taskcluster.Queue, payload: dict, **fields: Any) -> str:
+    """Create a task; return its taskId."""
+    task_id = slugid.nice()
+    queue.createTask(task_id, task_definition(payload, **fields))
+    return task_id
+
+
+def run_task(queue: taskcluster.Queue, payload: dict, timeout: float = 15,
+             **fields: Any) -> tuple[str, dict]:
+    """Create a task and wait for its resolution; return (taskId, status)."""
+    task_id = create(queue, payload, **fields)
+    return task_id, wait_resolved(queue, task_id, timeout)
+
+
+def download(queue: taskcluster.Queue, task_id: str, name: str,
+             run_id: int | None = None) -> bytes:
+    """An artifact's bytes, with the official download helper."""
+    kwargs: dict[str, Any] = {"taskId": task_id, "name": name, "queueService": queue,
+                              "maxRetries": 0}
+    if run_id is not None:
+        kwargs["runId"] = run_id
+    buf, _ = taskcluster.download.downloadArtifactToBuf(**kwargs)
+    return bytes(buf)
+
+
+def backing_log(queue: taskcluster.Queue, task_id: str, run_id: int | None = None) -> str:
+    """The text of a run's live_backing.log."""
+    return download(queue, task_id, BACKING_LOG, run_id).decode()
+
+
+def artifact_names(queue: taskcluster.Queue, task_id: str, run_id: int | None = None) -> set:
+    """Names of a run's artifacts (latest run by default)."""
+    if run_id is None:
+        return {a["name"] for a in queue.listLatestArtifacts(task_id)["artifacts"]}
+    return {a["name"] for a in queue.listArtifacts(task_id, run_id)["artifacts"]}
+
+
+def get(url: str, **kwargs: Any) -> requests.Response:
+    """A plain GET that follows redirects, as a browser or curl would."""
+    kwargs.setdefault("timeout", 15)
+    return requests.get(url, **kwargs)
+
+
+def process_gone(pid: int) -> bool:
+    """True once `pid` no longer exists (or is a zombie)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return True
+    return state in ("Z", "X")
+
+
+# -- sandboxes --------------------------------------------------------------------
+
+
+def start_sandbox(data_dir: Path, output_schema_dir: Path | None = None, **options: Any):
+    """Start an in-process Sandbox with a worker; short claims, fast resolver."""
+    from tc_notebook.sandbox import QueueSettings, Sandbox
+
+    settings = QueueSettings(claim_timeout=options.pop("claim_timeout", 30),
+                             resolver_interval=0.2, deadline_delay=0)
+    sandbox = Sandbox(data_dir, port=0, settings=settings,
+                      output_schema_dir=output_schema_dir, **options)
+    return sandbox.start()
+
+
+@pytest.fixture(scope="module")
+def worker_sandbox(tmp_path_factory, output_schema_dir):
+    """One sandbox with a capacity-4 worker serving every queue, for the module."""
+    sandbox = start_sandbox(tmp_path_factory.mktemp("worker-sandbox"), output_schema_dir,
+                            capacity=4)
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def client(worker_sandbox) -> taskcluster.Queue:
+    """Official Queue client with root credentials."""
+    return taskcluster.Queue({**worker_sandbox.client_options(), "maxRetries": 0})
+
+
+@pytest.fixture
+def anonymous(worker_sandbox) -> taskcluster.Queue:
+    """Official Queue client without credentials."""
+    return taskcluster.Queue({"rootUrl": worker_sandbox.root_url, "maxRetries": 0})
+
+
+# -- the command line ----------------------------------------------------------------
+
+
+class CliSandbox:
+    """`python -m tc_notebook sandbox` in a subprocess, output kept in files."""
+
+    def __init__(self, workdir: Path, data_dir: Path, *args: str) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.env_file = workdir / "sandbox.env"
+        self.stdout_path, self.stderr_path = workdir / "stdout.txt", workdir / "stderr.txt"
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "tc_notebook", "sandbox", "--port", "0",
+                 "--data-dir", str(data_dir), "--env-file", str(self.env_file), *args],
+                stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        wait_for(lambda: self.env_file.exists() or self.proc.poll() is not None, 20,
+                 "the CLI's env file")
+        assert self.proc.poll() is None, self.stderr()
+        self.env = dict(line.split("=", 1) for line in self.env_file.read_text().splitlines()
+                        if "=" in line)
+
+    @property
+    def root_url(self) -> str:
+        """TASKCLUSTER_ROOT_URL from the env file."""
+        return self.env["TASKCLUSTER_ROOT_URL"]
+
+    def queue(self) -> taskcluster.Queue:
+        """A root Queue client for this sandbox."""
+        return taskcluster.Queue({
+            "rootUrl": self.root_url,
+            "maxRetries": 0,
+            "credentials": {"clientId": self.env["TASKCLUSTER_CLIENT_ID"],
+                            "accessToken": self.env["TASKCLUSTER_ACCESS_TOKEN"]},
+        })
+
+    def stderr(self) -> str:
+        """What the CLI wrote to stderr so far."""
+        return self.stderr_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the CLI if it still runs, and reap it."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def cli(tmp_path) -> Iterator[Callable[..., CliSandbox]]:
+    """Factory of CLI sandboxes (`cli(data_dir, *args)`); all are killed afterwards."""
+    started: list[CliSandbox] = []
+
+    def factory(data_dir: Path, *args: str) -> CliSandbox:
+        sandbox = CliSandbox(tmp_path / f"cli{len(started)}", data_dir, *args)
+        started.append(sandbox)
+        return sandbox
+
+    yield factory
+    for sandbox in started:
+        sandbox.kill()
+
+
+@pytest.fixture
+def reap_groups() -> Iterator[list[Path]]:
+    """Files holding process-group ids of task processes to SIGKILL after the test."""
+    pid_files: list[Path] = []
+    yield pid_files
+    for path in pid_files:
+        with contextlib.suppress(FileNotFoundError, ValueError, ProcessLookupError,
+                                 PermissionError):
+            os.killpg(int(path.read_text().strip()), signal.SIGKILL)
