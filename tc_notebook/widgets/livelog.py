@@ -1,0 +1,242 @@
+"""`LiveLog`: a run's log, followed live while the task runs, then final."""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import html
+from collections import deque
+from typing import Any
+
+import aiohttp
+import ipywidgets as widgets
+import taskcluster.exceptions
+from traitlets import Bool, Int, Unicode, observe
+
+from ..connect import Connection
+from . import polling
+
+LIVE_LOG = "public/logs/live.log"
+BACKING_LOG = "public/logs/live_backing.log"
+RESOLVED = ("completed", "failed", "exception")
+RENDER_EVERY = 0.1  # seconds between repaints while lines stream in
+
+# A scroll box whose content is laid out bottom-up: the newest line stays in
+# view as lines are added (follow), with no script needed.
+_BOX = (
+    "max-height:{height};overflow:auto;display:flex;flex-direction:{direction};"
+    "background:#1e1e1e;color:#ddd;padding:6px;border-radius:4px"
+)
+_PRE = "margin:0;font:12px/1.35 monospace;white-space:pre-wrap;word-break:break-all"
+
+
+class LiveLog(widgets.VBox):
+    """Follows `public/logs/live.log` of a run as the task writes it, then
+    shows the final log. Keeps the last `max_lines` lines, with a link to the
+    full log.
+
+    >>> LiveLog(conn, task_id)            # latest run
+    """
+
+    task_id = Unicode(help="The task whose log is shown.")
+    run_id = Int(None, allow_none=True, help="The run shown; None follows the latest run.")
+    follow = Bool(True, help="Repaint as lines arrive, scrolled to the newest line.")
+    phase = Unicode("waiting", help="waiting, streaming, final or error.")
+    max_lines = Int(1000, help="How many of the last lines the widget keeps.")
+    total_lines = Int(0, help="Lines received so far, including dropped ones.")
+
+    def __init__(
+        self,
+        conn: Connection,
+        task_id: str,
+        run_id: int | None = None,
+        max_lines: int = 1000,
+        height: str = "24em",
+        **kwargs: Any,
+    ) -> None:
+        self.conn = conn
+        self.height = height
+        self._lines: deque[str] = deque(maxlen=max_lines)
+        self._partial = ""
+        self._follower: asyncio.Task | None = None
+        self._shown_run: int | None = None
+        self._toggle = widgets.ToggleButton(
+            value=True, description="follow", icon="arrow-down", layout=widgets.Layout(width="auto")
+        )
+        self._title = widgets.HTML()
+        self._body = widgets.HTML()
+        super().__init__(
+            children=[widgets.HBox([self._toggle, self._title]), self._body],
+            task_id=task_id,
+            max_lines=max_lines,
+            **kwargs,
+        )
+        widgets.link((self._toggle, "value"), (self, "follow"))
+        self._render()
+        self.run_id = run_id  # starts following when it is not None
+        if self._follower is None:
+            self._follower = polling.spawn(self._follow_log())
+
+    # -- plain values ------------------------------------------------------------
+
+    @property
+    def lines(self) -> list[str]:
+        """The lines kept (the last `max_lines`)."""
+        return list(self._lines) + ([self._partial] if self._partial else [])
+
+    @property
+    def text(self) -> str:
+        """The kept lines as one string."""
+        return "\n".join(self.lines)
+
+    @property
+    def full_log_url(self) -> str | None:
+        """A browser URL of the whole log of the run shown, once known."""
+        if self._shown_run is None:
+            return None
+        url = self.conn.queue.buildUrl("getArtifact", self.task_id, self._shown_run, BACKING_LOG)
+        return self.conn.browser_url(url)
+
+    # -- following -----------------------------------------------------------------
+
+    @observe("run_id")
+    def _run_changed(self, change: dict) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+        self._follower = polling.spawn(self._follow_log())
+
+    @observe("follow")
+    def _follow_changed(self, change: dict) -> None:
+        self._render()
+
+    @observe("max_lines")
+    def _resize(self, change: dict) -> None:
+        self._lines = deque(self._lines, maxlen=change["new"])
+
+    async def wait(self) -> str:
+        """Wait until the final log is shown; returns the kept text."""
+        if self._follower is None or self._follower.done():
+            self._follower = asyncio.get_running_loop().create_task(self._follow_log())
+        await asyncio.shield(self._follower)
+        return self.text
+
+    async def _follow_log(self) -> None:
+        queue = self.conn.aio_queue(polling.session(), maxRetries=0)
+        schedule = polling.Schedule()
+        self._reset()
+        while True:
+            try:
+                status = (await queue.status(self.task_id))["status"]
+            except taskcluster.exceptions.TaskclusterRestFailure as failure:
+                if failure.status_code < 500:
+                    return self._fail(str(failure).split("\n")[0])
+                await asyncio.sleep(schedule.next())
+                continue
+            except (
+                aiohttp.ClientError,
+                asyncio.TimeoutError,
+                OSError,
+                taskcluster.exceptions.TaskclusterConnectionError,
+            ):
+                await asyncio.sleep(schedule.next())
+                continue
+            runs = status["runs"]
+            run_id = self.run_id if self.run_id is not None else (len(runs) - 1 if runs else None)
+            if run_id is None or run_id >= len(runs) or runs[run_id]["state"] == "pending":
+                self.phase = "waiting"
+                self._render()
+                await asyncio.sleep(schedule.next())
+                continue
+            self._shown_run = run_id
+            resolved = runs[run_id]["state"] in RESOLVED
+            url = self.conn.queue.buildUrl("getArtifact", self.task_id, run_id, LIVE_LOG)
+            try:
+                if not resolved:
+                    self.phase = "streaming"
+                    self._render()
+                    await self._read(url)
+                    continue  # stream ended: read the final log on the next pass
+                self._reset()
+                await self._read(url)
+            except _NotYet:
+                await asyncio.sleep(schedule.next())
+                continue
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                await asyncio.sleep(schedule.next())
+                continue
+            self.phase = "final"
+            self._render()
+            return
+
+    async def _read(self, url: str) -> None:
+        """Append a log URL's lines as they arrive, until it ends."""
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+        async with polling.session().get(url, timeout=timeout) as reply:
+            if reply.status == 404:
+                raise _NotYet()
+            reply.raise_for_status()
+            self._reset()
+            loop = asyncio.get_running_loop()
+            painted = loop.time()
+            async for chunk in reply.content.iter_any():
+                self._add(decoder.decode(chunk))
+                if loop.time() - painted >= RENDER_EVERY:
+                    self._render()
+                    painted = loop.time()
+            self._add(decoder.decode(b"", final=True))
+        self._render()
+
+    def _reset(self) -> None:
+        self._lines.clear()
+        self._partial = ""
+        self.total_lines = 0
+
+    def _add(self, text: str) -> None:
+        pieces = (self._partial + text).split("\n")
+        self._partial = pieces.pop()
+        self._lines.extend(pieces)
+        self.total_lines += len(pieces)
+
+    def _fail(self, message: str) -> None:
+        self.phase = "error"
+        self._title.value = f'<span style="color:#c62828">{html.escape(message)}</span>'
+
+    # -- display -------------------------------------------------------------------
+
+    def _render(self) -> None:
+        run = f"run {self._shown_run}" if self._shown_run is not None else "no run yet"
+        dropped = self.total_lines - len(self._lines)
+        note = f" · first {dropped} lines not kept" if dropped > 0 else ""
+        link = ""
+        if self.phase == "final" and self.full_log_url:
+            link = (
+                f' · <a href="{html.escape(self.full_log_url)}" target="_blank" '
+                f'rel="noopener">full log</a>'
+            )
+        self._title.value = (
+            f'<span style="font:12px sans-serif">live log · {run} · {self.phase}{note}{link}</span>'
+        )
+        if self.follow or self.phase == "final":
+            self._body.value = self._html()
+
+    def _html(self) -> str:
+        direction = "column-reverse" if self.follow else "column"
+        box = _BOX.format(height=self.height, direction=direction)
+        return f'<div style="{box}"><pre style="{_PRE}">{html.escape(self.text)}</pre></div>'
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = super()._repr_mimebundle_(**kwargs) or {}
+        bundle["text/html"] = self._html()
+        bundle["text/plain"] = self.text or repr(self)
+        return bundle
+
+    def __repr__(self) -> str:
+        return (
+            f"<LiveLog {self.task_id} run {self._shown_run}: {self.phase}, "
+            f"{self.total_lines} lines>"
+        )
+
+
+class _NotYet(Exception):
+    """live.log does not exist yet (the worker has not created it)."""

@@ -1,0 +1,173 @@
+"""StatusBadge and LiveLog against a live sandbox (widget state, no browser)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+import slugid
+
+from tc_notebook.connect import Connection
+from tc_notebook.sandbox import QueueSettings, Sandbox
+from tc_notebook.tutorial import tutorial_task
+from tc_notebook.widgets import StatusBadge, polling
+from tc_notebook.widgets.badge import STATE_COLOURS
+from tc_notebook.widgets.livelog import LiveLog
+
+
+@pytest.fixture(scope="module")
+def conn(tmp_path_factory):
+    """A sandbox with a worker, and a connection to it."""
+    with Sandbox(tmp_path_factory.mktemp("widgets"), capacity=4) as sandbox:
+        yield Connection(sandbox.root_url, sandbox.credentials, sandbox)
+
+
+def create(conn: Connection, script: str, **changes) -> str:
+    """Create a tutorial-shaped task that runs `sh -c script`; returns its taskId."""
+    task = tutorial_task()
+    task["payload"]["command"] = ["/bin/sh", "-c", script]
+    task.update(changes)
+    task_id = slugid.nice()
+    conn.queue.createTask(task_id, task)
+    return task_id
+
+
+async def until(predicate, timeout: float = 15.0) -> None:
+    """Wait (without blocking the loop) until predicate() is true."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < give_up, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+def run(coroutine_function):
+    """Run an async test body on a fresh loop, closing the widgets' session."""
+    async def body():
+        try:
+            await coroutine_function()
+        finally:
+            await polling.close_session()
+    asyncio.run(body())
+
+
+def test_badge_follows_task_to_completion_and_stops_polling(conn):
+    """pending → running → completed; polling stops once resolved."""
+    async def body():
+        task_id = create(conn, "sleep 1")
+        badge = StatusBadge(conn, task_id)
+        states = [badge.state]
+        badge.observe(lambda change: states.append(change["new"]), "state")
+        assert await badge.wait() == "completed"
+        assert states[-2:] == ["running", "completed"]
+        assert "pending" in states or states[1] == "running"
+        assert STATE_COLOURS["completed"] in badge.value and "COMPLETED" in badge.value
+        assert "run 0" in badge.value
+        polls = badge.polls
+        await asyncio.sleep(1.5)  # several poll intervals: no request may follow
+        assert badge.polls == polls and not badge.polling
+        assert badge.status["state"] == "completed" and badge.run_id == 0
+    run(body)
+
+
+def test_badge_failed_and_canceled(conn):
+    """Failed shows red with reason failed; canceled shows orange with canceled."""
+    async def body():
+        failed = StatusBadge(conn, create(conn, "exit 3"))
+        long_id = create(conn, "sleep 30")
+        canceled = StatusBadge(conn, long_id)
+        await until(lambda: canceled.state == "running")
+        conn.queue.cancelTask(long_id)
+        assert await failed.wait() == "failed"
+        assert await canceled.wait() == "exception"
+        assert failed.reason == "failed" and STATE_COLOURS["failed"] in failed.value
+        assert canceled.reason == "canceled" and STATE_COLOURS["exception"] in canceled.value
+        assert "canceled" in canceled.value
+        assert "StatusBadge" in repr(canceled) and "canceled" in repr(canceled)
+        bundle = canceled._repr_mimebundle_()
+        assert "EXCEPTION" in bundle["text/html"] and "canceled" in bundle["text/plain"]
+    run(body)
+
+
+def test_badge_restarts_after_rerun(conn):
+    """watch() after a rerun follows the new run to its end."""
+    async def body():
+        task_id = create(conn, "true")
+        badge = StatusBadge(conn, task_id)
+        assert await badge.wait() == "completed"
+        conn.queue.rerunTask(task_id)
+        badge.watch()
+        await until(lambda: badge.run_id == 1)
+        assert await badge.wait() == "completed" and badge.run_id == 1
+    run(body)
+
+
+def test_badge_reconnects_after_sandbox_restart(tmp_path):
+    """A dropped sandbox shows reconnecting; after a restart on the same port
+    and data directory the badge recovers and follows the retry to the end."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = QueueSettings(resolver_interval=0.2)
+    first = Sandbox(tmp_path / "data", port=port, settings=settings, capacity=2).start()
+    conn = Connection(first.root_url, first.credentials)
+    second = None
+
+    async def body():
+        nonlocal second
+        task_id = create(conn, "sleep 2")
+        badge = StatusBadge(conn, task_id)
+        await until(lambda: badge.state == "running")
+        await asyncio.get_running_loop().run_in_executor(None, first.stop)
+        await until(lambda: badge.connection == "reconnecting")
+        assert "reconnecting" in badge.value
+        second = Sandbox(tmp_path / "data", port=port, settings=settings, capacity=2).start()
+        assert await asyncio.wait_for(badge.wait(), 30) == "completed"
+        assert badge.connection == "connected"
+        reasons = [r.get("reasonResolved") for r in badge.status["runs"]]
+        assert reasons[0] == "worker-shutdown" and reasons[-1] == "completed"
+
+    try:
+        run(body)
+    finally:
+        first.stop()
+        if second:
+            second.stop()
+
+
+def test_blocking_wait_in_a_script(conn):
+    """wait_blocking() serves plain scripts (no running loop)."""
+    badge = StatusBadge(conn, create(conn, "true"))
+    assert not badge.polling  # no loop was running: nothing polls until asked
+    assert badge.wait_blocking(timeout=20) == "completed"
+
+
+def test_live_log_shows_lines_before_the_task_ends(conn):
+    """Lines printed every 100 ms appear in the widget while the run is going."""
+    async def body():
+        task_id = create(conn, "for i in $(seq 1 20); do echo tick $i; sleep 0.1; done")
+        log = LiveLog(conn, task_id)
+        badge = StatusBadge(conn, task_id)
+        await until(lambda: any("tick 3" in line for line in log.lines))
+        assert badge.state != "completed"
+        assert conn.queue.status(task_id)["status"]["state"] == "running"
+        assert log.phase == "streaming"
+        text = await log.wait()
+        assert log.phase == "final"
+        assert "tick 20" in text and "exit code 0" in text
+        assert log.full_log_url.endswith("live_backing.log")
+        assert "full log" in log._title.value
+    run(body)
+
+
+def test_live_log_keeps_a_bounded_number_of_lines(conn):
+    """max_lines bounds what the widget holds; the count says what was dropped."""
+    async def body():
+        task_id = create(conn, "seq 1 500")
+        log = LiveLog(conn, task_id, max_lines=50)
+        await log.wait()
+        assert len(log.lines) == 50 and log.total_lines > 500
+        assert "not kept" in log._title.value
+        assert log.lines[-1].startswith("[taskcluster")
+    run(body)
