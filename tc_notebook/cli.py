@@ -105,12 +105,15 @@ def _env_lines(server: SandboxServer) -> list[tuple[str, str]]:
 
 
 def _log_transition(event: str, status: dict) -> None:
+    """One line per run change; a retry also logs how the run before it ended."""
+    log = logging.getLogger("tc_notebook.transitions")
     runs = status["runs"]
-    run = f" run {runs[-1]['runId']}" if runs else ""
-    reason = runs[-1].get("reasonResolved") if runs else None
-    logging.getLogger("tc_notebook.transitions").info(
-        "task %s%s %s%s", status["taskId"], run, status["state"], f" ({reason})" if reason else ""
-    )
+    shown = runs[-2:] if event == "task-retried" else runs[-1:]
+    if not shown:
+        log.info("task %s %s", status["taskId"], status["state"])
+    for run in shown:
+        reason = run.get("reasonResolved") or run.get("reasonCreated")
+        log.info("task %s run %s %s (%s)", status["taskId"], run["runId"], run["state"], reason)
 
 
 def write_env_file(path: Path, pairs: list[tuple[str, str]]) -> None:

@@ -87,6 +87,14 @@ async def run_commands(
 
 
 async def _pump(process: asyncio.subprocess.Process, write: Callable[[bytes], None]) -> None:
-    while chunk := await process.stdout.read(64 * 1024):
-        write(chunk)
+    """Copy output until the command exits; then end what it left running
+    (as a container's end would) and copy the rest."""
+
+    async def copy() -> None:
+        while chunk := await process.stdout.read(64 * 1024):
+            write(chunk)
+
+    copying = asyncio.ensure_future(copy())
     await process.wait()
+    _kill_group(process)
+    await copying

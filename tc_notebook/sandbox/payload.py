@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .store import parse_time
+
 
 class MalformedPayload(ValueError):
     """The payload cannot be run; the message says why."""
@@ -57,8 +59,22 @@ def _artifact(name: Any, spec: Any, where: str) -> ArtifactSpec:
     return ArtifactSpec(name=name, path=path, type=kind, expires=expires)
 
 
-def parse_payload(payload: Any) -> Payload:
-    """Read a docker-worker or generic-worker payload, or raise `MalformedPayload`."""
+def _check_expiry(spec: ArtifactSpec, task_expires: str | None) -> None:
+    if spec.expires is None:
+        return
+    try:
+        expires = parse_time(spec.expires)
+    except ValueError as exc:
+        raise MalformedPayload(f"artifact {spec.name!r}: expires is not a date-time") from exc
+    if task_expires and expires > parse_time(task_expires):
+        raise MalformedPayload(
+            f"artifact {spec.name!r} expires ({spec.expires}) after its task ({task_expires})"
+        )
+
+
+def parse_payload(payload: Any, task_expires: str | None = None) -> Payload:
+    """Read a docker-worker or generic-worker payload, or raise `MalformedPayload`.
+    Artifacts may not outlive the task (`task_expires`)."""
     if not isinstance(payload, dict):
         raise MalformedPayload("payload must be an object")
     command = payload.get("command")
@@ -88,6 +104,9 @@ def parse_payload(payload: Any) -> Payload:
         artifacts = [_artifact(None, s, f"payload.artifacts[{i}]") for i, s in enumerate(raw)]
     else:
         raise MalformedPayload("payload.artifacts must be an object or a list")
+
+    for spec in artifacts:
+        _check_expiry(spec, task_expires)
 
     image = payload.get("image")
     return Payload(

@@ -428,19 +428,25 @@ class QueueService:
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def wait_for_pending_queues(self, timeout: float) -> list[str]:
-        """Task queues with pending tasks, waiting up to `timeout` for one."""
-        waiter = asyncio.get_running_loop().create_future()
-        self._claim_waiters[ANY_QUEUE].add(waiter)
-        try:
-            queues = self.store.pending_queue_ids()
-            if not queues:
+    async def wait_for_pending_queues(
+        self, timeout: float, wanted: set[str] | None = None
+    ) -> list[str]:
+        """Task queues (of `wanted`, if given) with pending tasks, waiting up
+        to `timeout` seconds for one."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + timeout
+        while True:
+            waiter = loop.create_future()
+            self._claim_waiters[ANY_QUEUE].add(waiter)
+            try:
+                queues = [q for q in self.store.pending_queue_ids() if not wanted or q in wanted]
+                remaining = give_up - loop.time()
+                if queues or remaining <= 0:
+                    return queues
                 with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(waiter, timeout)
-                queues = self.store.pending_queue_ids()
-            return queues
-        finally:
-            self._claim_waiters[ANY_QUEUE].discard(waiter)
+                    await asyncio.wait_for(waiter, remaining)
+            finally:
+                self._claim_waiters[ANY_QUEUE].discard(waiter)
 
     def _credentials(
         self, task: dict[str, Any], run_id: int, worker_group: str, worker_id: str, taken_until: str

@@ -153,13 +153,8 @@ async def pending_queues(request: web.Request) -> web.StreamResponse:
     wanted = {q for q in request.query.get("taskQueueIds", "").split(",") if q}
     wait = min(float(request.query.get("wait", "20")), 60)
     service: QueueService = request.app[keys.SERVICE]
-    deadline = time.monotonic() + wait
-    while True:
-        queues = await service.wait_for_pending_queues(max(deadline - time.monotonic(), 0))
-        if wanted:
-            queues = [q for q in queues if q in wanted]
-        if queues or time.monotonic() >= deadline:
-            return web.json_response({"taskQueueIds": queues})
+    queues = await service.wait_for_pending_queues(wait, wanted or None)
+    return web.json_response({"taskQueueIds": queues})
 
 
 class Sandbox:

@@ -193,7 +193,7 @@ class TaskRun:
         self.log = self.worker.livelogs.open(self.task_id, self.run_id, log_path)
         self._header()
         try:
-            payload = parse_payload(self.task.get("payload"))
+            payload = parse_payload(self.task.get("payload"), self.task["expires"])
         except MalformedPayload as problem:
             self._say(f"[taskcluster] malformed payload: {problem}")
             await self._create_live_log(60)
@@ -209,7 +209,8 @@ class TaskRun:
                 f"{ENGINE} engine: commands run on this machine"
             )
         outcome = await self._run_supervised(payload)
-        await self._upload_artifacts(payload.artifacts)
+        if not await self._upload_artifacts(payload.artifacts) and outcome.exit_code == 0:
+            outcome = Outcome(exit_code=None, error="an artifact was missing")
         await self._finish_log(outcome)
         if outcome.exit_code == 0:
             await self.queue.reportCompleted(self.task_id, self.run_id)
@@ -304,7 +305,10 @@ class TaskRun:
 
     # -- artifacts -------------------------------------------------------------
 
-    async def _upload_artifacts(self, specs: list[ArtifactSpec]) -> None:
+    async def _upload_artifacts(self, specs: list[ArtifactSpec]) -> bool:
+        """Upload the payload's artifacts; False if one of them was missing
+        (it becomes an `error` artifact and, as generic-worker does, the run fails)."""
+        all_found = True
         for spec in specs:
             expires = spec.expires or self.task["expires"]
             path = Path(spec.path)
@@ -317,6 +321,7 @@ class TaskRun:
                     relative = file.relative_to(path).as_posix()
                     await self._upload(f"{spec.name.rstrip('/')}/{relative}", file, expires)
             else:
+                all_found = False
                 self._say(f"[taskcluster] artifact {spec.name!r}: no {spec.type} at {path}")
                 await self.queue.createArtifact(
                     self.task_id,
@@ -329,6 +334,7 @@ class TaskRun:
                         "expires": expires,
                     },
                 )
+        return all_found
 
     async def _upload(
         self, name: str, path: Path, expires: str, content_type: str | None = None
@@ -359,7 +365,9 @@ class TaskRun:
         """Close the live log, upload it as live_backing.log, link live.log to it."""
         if outcome is not None:
             seconds = time.monotonic() - self.started
-            code = "timed out" if outcome.timed_out else f"exit code {outcome.exit_code}"
+            code = outcome.error or (
+                "timed out" if outcome.timed_out else f"exit code {outcome.exit_code}"
+            )
             verdict = "completed" if outcome.exit_code == 0 else "failed"
             self._say(f"[taskcluster {iso(now())}] {verdict}: {code}, {seconds:.3f} s")
         self.log.close()
