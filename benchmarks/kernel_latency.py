@@ -53,9 +53,11 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=40)
     args = parser.parse_args()
     with Sandbox(task_queues=["bench/busy"]) as sandbox:
-        os.environ.update(TASKCLUSTER_ROOT_URL=sandbox.root_url,
-                          TASKCLUSTER_CLIENT_ID=sandbox.credentials["clientId"],
-                          TASKCLUSTER_ACCESS_TOKEN=sandbox.credentials["accessToken"])
+        os.environ.update(
+            TASKCLUSTER_ROOT_URL=sandbox.root_url,
+            TASKCLUSTER_CLIENT_ID=sandbox.credentials["clientId"],
+            TASKCLUSTER_ACCESS_TOKEN=sandbox.credentials["accessToken"],
+        )
         manager, client = start_new_kernel(kernel_name="python3")
         try:
             cell_seconds(client, "import tc_notebook.widgets")  # warm imports
@@ -64,16 +66,18 @@ def main() -> None:
             early = measure(client, args.cells)  # badges still in their quick phase
             time.sleep(5)  # let every badge reach its steady interval
             steady = measure(client, args.cells)
-            polls = client.execute("sum(b.polls for b in badges)", reply=True)
-            polling = client.execute_interactive(
-                "print(sum(b.polling for b in badges))", timeout=30)
-            del polls, polling
+            still_polling = client.execute(
+                "", reply=True, user_expressions={"n": "sum(b.polling for b in badges)"}
+            )["content"]["user_expressions"]["n"]["data"]["text/plain"]
         finally:
             client.stop_channels()
             manager.shutdown_kernel(now=True)
-    rows = [("0 badges (baseline)", baseline),
-            (f"{args.badges} badges, first seconds", early),
-            (f"{args.badges} badges, steady", steady)]
+    rows = [
+        ("0 badges (baseline)", baseline),
+        (f"{args.badges} badges, first seconds", early),
+        (f"{args.badges} badges, steady", steady),
+    ]
+    print(f"badges still polling at the end: {still_polling} of {args.badges}")
     print(f"{'kernel state':<28} {'median cell (ms)':>17} {'ratio':>7}")
     for label, seconds in rows:
         print(f"{label:<28} {seconds * 1000:>17.2f} {seconds / baseline:>7.2f}")

@@ -69,7 +69,9 @@ async def direct_seconds(argv: list[str]) -> float:
     """Seconds to spawn argv with asyncio and wait for it."""
     started = time.perf_counter()
     process = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
     await process.communicate()
@@ -82,9 +84,10 @@ async def direct_seconds(argv: list[str]) -> float:
 def measure(runs: int) -> dict[str, tuple[list[float], list[float]]]:
     """{label: (sandbox seconds, baseline seconds)} for each command."""
     results: dict[str, tuple[list[float], list[float]]] = {}
-    with tempfile.TemporaryDirectory(prefix="tc-latency-") as data_dir, Sandbox(
-        Path(data_dir), port=0, settings=QueueSettings(), capacity=2
-    ) as sandbox:
+    with (
+        tempfile.TemporaryDirectory(prefix="tc-latency-") as data_dir,
+        Sandbox(Path(data_dir), port=0, settings=QueueSettings(), capacity=2) as sandbox,
+    ):
         queue = taskcluster.Queue({**sandbox.client_options(), "maxRetries": 0})
         sandbox_seconds(queue, ["true"])  # warm-up: first claim, first process
         for label, argv in COMMANDS.items():
@@ -102,14 +105,20 @@ def measure(runs: int) -> dict[str, tuple[list[float], list[float]]]:
 
 def report(results: dict[str, tuple[list[float], list[float]]], runs: int) -> str:
     """The table of medians, ratios and overheads."""
-    header = (f"{'payload':<10} {'sandbox ms':>11} {'baseline ms':>12} {'ratio':>8} "
-              f"{'overhead ms':>12}")
-    lines = [f"task latency, median of {runs} sequential runs (sandbox capacity 2, "
-             f"status polled every {POLL_SECONDS * 1000:.0f} ms)", header, "-" * len(header)]
+    header = (
+        f"{'payload':<10} {'sandbox ms':>11} {'baseline ms':>12} {'ratio':>8} {'overhead ms':>12}"
+    )
+    lines = [
+        f"task latency, median of {runs} sequential runs (sandbox capacity 2, "
+        f"status polled every {POLL_SECONDS * 1000:.0f} ms)",
+        header,
+        "-" * len(header),
+    ]
     for label, (sandboxed, direct) in results.items():
         box, base = statistics.median(sandboxed) * 1000, statistics.median(direct) * 1000
-        lines.append(f"{label:<10} {box:>11.1f} {base:>12.1f} {box / base:>7.2f}x "
-                     f"{box - base:>12.1f}")
+        lines.append(
+            f"{label:<10} {box:>11.1f} {base:>12.1f} {box / base:>7.2f}x {box - base:>12.1f}"
+        )
     return "\n".join(lines)
 
 
