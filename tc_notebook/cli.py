@@ -93,6 +93,15 @@ def _parser() -> argparse.ArgumentParser:
         default=TUTORIAL_TASK_QUEUE,
         help=f"task queue to use (default {TUTORIAL_TASK_QUEUE})",
     )
+    lab = commands.add_parser("lab", help="open the tutorial notebooks in JupyterLab, on a sandbox")
+    lab.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
+    lab.add_argument(
+        "--data-dir", type=Path, default=None, help=f"sandbox state (default {default_data_dir()})"
+    )
+    lab.add_argument(
+        "--notebook-dir", type=Path, default=None, help="folder to open (default ./notebooks)"
+    )
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     return parser
 
 
@@ -170,4 +179,14 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_serve_sandbox(args))
     if args.command == "replay":
         return replay.main(args.task_queue)
+    if args.command == "lab":
+        from .lab import find_notebooks, run_lab
+
+        return run_lab(
+            args.data_dir or default_data_dir(),
+            args.notebook_dir or find_notebooks(),
+            args.port,
+            not args.no_browser,
+            SANDBOX_CLAIM_TIMEOUT,
+        )
     return 2

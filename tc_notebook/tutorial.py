@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import taskcluster
@@ -9,9 +10,16 @@ import taskcluster
 TUTORIAL_TASK_QUEUE = "aws-provisioner-v1/tutorial"
 
 
-def tutorial_task(task_queue_id: str = TUTORIAL_TASK_QUEUE) -> dict[str, Any]:
+def tutorial_task_queue() -> str:
+    """The task queue the notebooks use: `TC_NOTEBOOK_TASK_QUEUE` if set (on a
+    real deployment, a worker pool you may create tasks in), else the tutorial's."""
+    return os.environ.get("TC_NOTEBOOK_TASK_QUEUE") or TUTORIAL_TASK_QUEUE
+
+
+def tutorial_task(task_queue_id: str | None = None) -> dict[str, Any]:
     """A fresh definition of the tutorial's task: list files, measure /usr,
     and publish /etc/passwd as `public/passwd.txt`."""
+    task_queue_id = task_queue_id or tutorial_task_queue()
     provisioner_id, worker_type = task_queue_id.split("/", 1)
     return {
         "provisionerId": provisioner_id,

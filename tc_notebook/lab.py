@@ -1,0 +1,67 @@
+"""`tc-notebook lab`: the tutorial notebooks in JupyterLab, on a sandbox.
+
+Starts a sandbox (queue and worker) on 127.0.0.1, hands its root URL and
+credentials to every kernel through the environment (so `connect()` in a
+notebook finds it), and runs JupyterLab on the notebooks folder until
+Ctrl-C, then stops both.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from .sandbox import QueueSettings, Sandbox
+
+
+def find_notebooks() -> Path:
+    """`./notebooks` when run from a clone, else the current directory."""
+    here = Path.cwd() / "notebooks"
+    return here if here.is_dir() else Path.cwd()
+
+
+def run_lab(
+    data_dir: Path, notebook_dir: Path, port: int, open_browser: bool, claim_timeout: float
+) -> int:
+    """Serve the sandbox and JupyterLab until interrupted; returns lab's exit code."""
+    settings = QueueSettings(claim_timeout=claim_timeout)
+    with Sandbox(data_dir, settings=settings) as sandbox:
+        token = secrets.token_hex(16)
+        env = dict(
+            os.environ,
+            TASKCLUSTER_ROOT_URL=sandbox.root_url,
+            TASKCLUSTER_CLIENT_ID=sandbox.credentials["clientId"],
+            TASKCLUSTER_ACCESS_TOKEN=sandbox.credentials["accessToken"],
+            TC_NOTEBOOK_PROXY_PREFIX="/",
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={notebook_dir}",
+            "--ServerApp.open_browser=" + ("True" if open_browser else "False"),
+        ]
+        print(f"sandbox: {sandbox.root_url} (data in {sandbox.data_dir})", flush=True)
+        print(
+            f"JupyterLab: http://127.0.0.1:{port}/lab/tree/00-start-here.ipynb?token={token}",
+            flush=True,
+        )
+        print("Stop with Ctrl-C.", flush=True)
+        lab = subprocess.Popen(command, env=env)
+        try:
+            return lab.wait()
+        except KeyboardInterrupt:
+            lab.send_signal(signal.SIGINT)
+            lab.send_signal(signal.SIGINT)  # JupyterLab asks for confirmation once
+            try:
+                return lab.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                lab.terminate()
+                return lab.wait()
