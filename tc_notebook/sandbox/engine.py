@@ -57,20 +57,30 @@ async def run_commands(
     give_up = loop.time() + max_run_time
     exit_code = 0
     for argv in commands:
+        # Output goes through a pipe of our own rather than asyncio's, whose
+        # wait() would also wait for every process that inherited the pipe.
+        read_end, write_end = os.pipe()
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
                 cwd=cwd,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
+                stdout=write_end,
+                stderr=write_end,
                 start_new_session=True,
             )
         except OSError as exc:
+            os.close(read_end)
             return Outcome(exit_code=None, error=f"cannot start {argv[0]!r}: {exc.strerror}")
+        finally:
+            os.close(write_end)
+        output = asyncio.StreamReader()
+        pipe, _ = await loop.connect_read_pipe(
+            lambda output=output: asyncio.StreamReaderProtocol(output), open(read_end, "rb", 0)
+        )
         try:
-            await asyncio.wait_for(_pump(process, write), max(give_up - loop.time(), 0))
+            await asyncio.wait_for(_pump(process, output, write), max(give_up - loop.time(), 0))
         except asyncio.TimeoutError:
             _kill_group(process)
             await process.wait()
@@ -80,18 +90,24 @@ async def run_commands(
             with contextlib.suppress(Exception):
                 await asyncio.shield(process.wait())
             raise
+        finally:
+            pipe.close()
         exit_code = process.returncode
         if exit_code != 0:
             break
     return Outcome(exit_code=exit_code)
 
 
-async def _pump(process: asyncio.subprocess.Process, write: Callable[[bytes], None]) -> None:
+async def _pump(
+    process: asyncio.subprocess.Process,
+    output: asyncio.StreamReader,
+    write: Callable[[bytes], None],
+) -> None:
     """Copy output until the command exits; then end what it left running
     (as a container's end would) and copy the rest."""
 
     async def copy() -> None:
-        while chunk := await process.stdout.read(64 * 1024):
+        while chunk := await output.read(64 * 1024):
             write(chunk)
 
     copying = asyncio.ensure_future(copy())

@@ -39,12 +39,15 @@ class RunAborted(Exception):
     """The run was cancelled or lost its claim: stop without resolving it."""
 
 
-def content_type_of(path: Path) -> str:
-    """A MIME type for an artifact file, from its name."""
-    guessed, _ = mimetypes.guess_type(path.name)
-    if guessed is None:
-        return "text/plain" if path.suffix in (".log", ".txt") else "application/octet-stream"
-    return guessed
+def content_type_of(*paths: Path) -> str:
+    """A MIME type for an artifact, from its name (or, failing that, its file's name)."""
+    for path in paths:
+        guessed, _ = mimetypes.guess_type(path.name)
+        if guessed:
+            return guessed
+        if path.suffix in (".log", ".txt"):
+            return "text/plain"
+    return "application/octet-stream"
 
 
 class Worker:
@@ -339,7 +342,7 @@ class TaskRun:
     async def _upload(
         self, name: str, path: Path, expires: str, content_type: str | None = None
     ) -> None:
-        content_type = content_type or content_type_of(path)
+        content_type = content_type or content_type_of(Path(name), path)
         size = path.stat().st_size
         reply = await self.queue.createArtifact(
             self.task_id,
