@@ -1,5 +1,5 @@
 """tc-notebook: Taskcluster in Jupyter."""
 
-from .connect import Connection, connect
+from .connection import Connection, connect
 
 __all__ = ["Connection", "connect"]

@@ -5,10 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers import make_queue
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-UPSTREAM_SCHEMAS = REPO_ROOT.parent / "shared/taskcluster-reference/schemas/json"
+from helpers import UPSTREAM_SCHEMAS, make_queue
 
 DEFAULT_SETTINGS = {
     "claim_timeout": 1200,

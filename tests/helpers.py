@@ -9,6 +9,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import mohawk
@@ -18,6 +19,11 @@ import slugid
 import taskcluster
 
 API = "/api/queue/v1"
+
+# Taskcluster's rendered schemas, beside the clone (read at test time only).
+UPSTREAM_SCHEMAS = (
+    Path(__file__).resolve().parents[2] / "shared" / "taskcluster-reference" / "schemas" / "json"
+)
 
 
 def new_queue_id() -> str:

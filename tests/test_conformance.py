@@ -7,8 +7,8 @@ import json
 import pytest
 import requests
 import taskcluster
-from conftest import UPSTREAM_SCHEMAS
 from helpers import (
+    UPSTREAM_SCHEMAS,
     claim_one,
     make_queue,
     make_task,

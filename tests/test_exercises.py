@@ -7,7 +7,7 @@ import time
 import pytest
 import slugid
 
-from tc_notebook.connect import Connection
+from tc_notebook.connection import Connection
 from tc_notebook.exercises import (
     check_dependent_pair,
     check_earlier_run_artifacts,

@@ -21,7 +21,7 @@ import pytest
 import requests
 import slugid
 
-from tc_notebook.connect import Connection
+from tc_notebook.connection import Connection
 from tc_notebook.sandbox import Sandbox
 from tc_notebook.tutorial import tutorial_task
 from tc_notebook.widgets import ArtifactList, polling

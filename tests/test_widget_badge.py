@@ -8,7 +8,7 @@ import socket
 import pytest
 import slugid
 
-from tc_notebook.connect import Connection
+from tc_notebook.connection import Connection
 from tc_notebook.sandbox import QueueSettings, Sandbox
 from tc_notebook.tutorial import tutorial_task
 from tc_notebook.widgets import StatusBadge, polling

@@ -12,7 +12,7 @@ import ipywidgets as widgets
 import taskcluster.exceptions
 from traitlets import Dict, Int, Unicode
 
-from ..connect import Connection
+from ..connection import Connection
 from . import polling
 
 # The Taskcluster web UI's colours for task states.

@@ -13,7 +13,7 @@ import ipywidgets as widgets
 import taskcluster.exceptions
 from traitlets import Bool, Int, Unicode, observe
 
-from ..connect import Connection
+from ..connection import Connection
 from . import polling
 
 LIVE_LOG = "public/logs/live.log"
