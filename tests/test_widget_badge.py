@@ -6,12 +6,11 @@ import asyncio
 import socket
 
 import pytest
-import slugid
+from widget_helpers import create, run, until
 
 from tc_notebook.connection import Connection
 from tc_notebook.sandbox import QueueSettings, Sandbox
-from tc_notebook.tutorial import tutorial_task
-from tc_notebook.widgets import StatusBadge, polling
+from tc_notebook.widgets import StatusBadge
 from tc_notebook.widgets.badge import STATE_COLOURS
 from tc_notebook.widgets.livelog import LiveLog
 
@@ -21,35 +20,6 @@ def conn(tmp_path_factory):
     """A sandbox with a worker, and a connection to it."""
     with Sandbox(tmp_path_factory.mktemp("widgets"), capacity=4) as sandbox:
         yield Connection(sandbox.root_url, sandbox.credentials, sandbox)
-
-
-def create(conn: Connection, script: str, **changes) -> str:
-    """Create a tutorial-shaped task that runs `sh -c script`; returns its taskId."""
-    task = tutorial_task()
-    task["payload"]["command"] = ["/bin/sh", "-c", script]
-    task.update(changes)
-    task_id = slugid.nice()
-    conn.queue.createTask(task_id, task)
-    return task_id
-
-
-async def until(predicate, timeout: float = 15.0) -> None:
-    """Wait (without blocking the loop) until predicate() is true."""
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < give_up, "condition not reached in time"
-        await asyncio.sleep(0.05)
-
-
-def run(coroutine_function):
-    """Run an async test body on a fresh loop, closing the widgets' session."""
-    async def body():
-        try:
-            await coroutine_function()
-        finally:
-            await polling.close_session()
-    asyncio.run(body())
 
 
 def test_badge_follows_task_to_completion_and_stops_polling(conn):

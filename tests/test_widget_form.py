@@ -3,7 +3,6 @@ loading against Taskcluster's own rendered schemas."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import http.server
 import json
@@ -16,11 +15,12 @@ import pytest
 import slugid
 import taskcluster
 import yaml
+from widget_helpers import run, until
 
 from tc_notebook.connection import Connection
 from tc_notebook.sandbox import Sandbox
 from tc_notebook.tutorial import tutorial_task
-from tc_notebook.widgets import TaskForm, TaskView, polling
+from tc_notebook.widgets import TaskForm, TaskView
 from tc_notebook.widgets.form import TaskSchema
 
 UPSTREAM_SCHEMAS = Path(__file__).resolve().parents[2] / "shared/taskcluster-reference/schemas/json"
@@ -35,27 +35,6 @@ def sandbox(tmp_path_factory):
 @pytest.fixture(scope="module")
 def conn(sandbox):
     return Connection(sandbox.root_url, sandbox.credentials, sandbox)
-
-
-async def until(predicate, timeout: float = 15.0) -> None:
-    """Wait (without blocking the loop) until predicate() is true."""
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < give_up, "condition not reached in time"
-        await asyncio.sleep(0.05)
-
-
-def run(coroutine_function):
-    """Run an async test body on a fresh loop, closing the widgets' session."""
-
-    async def body():
-        try:
-            await coroutine_function()
-        finally:
-            await polling.close_session()
-
-    asyncio.run(body())
 
 
 def timeless(definition: dict) -> dict:

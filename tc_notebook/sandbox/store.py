@@ -409,9 +409,3 @@ class Store:
         digest = hashlib.sha256(name.encode()).hexdigest()
         return self.blob_dir / task_id / str(run_id) / digest
 
-
-def read_chunks(path: Path, chunk_size: int = 256 * 1024) -> Iterator[bytes]:
-    """A file's bytes in chunks."""
-    with open(path, "rb") as blob:
-        while chunk := blob.read(chunk_size):
-            yield chunk
