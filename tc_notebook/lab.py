@@ -48,6 +48,8 @@ def run_lab(
             f"--ServerApp.root_dir={notebook_dir}",
             "--ServerApp.open_browser=" + ("True" if open_browser else "False"),
         ]
+        if os.geteuid() == 0:  # containers and CI machines often run as root
+            command.append("--ServerApp.allow_root=True")
         print(f"sandbox: {sandbox.root_url} (data in {sandbox.data_dir})", flush=True)
         print(
             f"JupyterLab: http://127.0.0.1:{port}/lab/tree/00-start-here.ipynb?token={token}",
