@@ -151,7 +151,10 @@ class SandboxServer:
 async def pending_queues(request: web.Request) -> web.StreamResponse:
     """Sandbox-only long poll for the worker: `{taskQueueIds}` with pending work."""
     wanted = {q for q in request.query.get("taskQueueIds", "").split(",") if q}
-    wait = min(float(request.query.get("wait", "20")), 60)
+    try:
+        wait = min(max(float(request.query.get("wait", "20")), 0), 60)
+    except ValueError:
+        raise web.HTTPBadRequest(text="wait must be a number of seconds\n") from None
     service: QueueService = request.app[keys.SERVICE]
     queues = await service.wait_for_pending_queues(wait, wanted or None)
     return web.json_response({"taskQueueIds": queues})
