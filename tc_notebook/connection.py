@@ -53,6 +53,12 @@ class Connection:
         """True when connected to an embedded sandbox."""
         return self.sandbox is not None
 
+    @property
+    def has_web_ui(self) -> bool:
+        """True for a deployment serving Taskcluster's web UI at its root URL;
+        a sandbox, embedded or reached on loopback, has none."""
+        return not self.is_sandbox and not _loopback(urllib.parse.urlsplit(self.root_url).hostname)
+
     def options(self, **extra: Any) -> dict[str, Any]:
         """Options for an official client constructor."""
         options: dict[str, Any] = {"rootUrl": self.root_url, **extra}
@@ -80,7 +86,12 @@ class Connection:
         return f"{prefix}proxy/{parsed.port}{url[len(self.root_url) :]}"
 
     def _repr_html_(self) -> str:
-        kind = "embedded sandbox" if self.is_sandbox else "Taskcluster deployment"
+        if self.is_sandbox:
+            kind = "embedded sandbox (in this kernel)"
+        elif not self.has_web_ui:
+            kind = "sandbox on this machine"
+        else:
+            kind = "Taskcluster deployment"
         who = html.escape(self.client_id or "anonymous")
         where = html.escape(self.root_url)
         rows = [
@@ -96,7 +107,7 @@ class Connection:
         return f"<div><strong>Taskcluster connection</strong><table>{body}</table></div>"
 
     def __repr__(self) -> str:
-        kind = "sandbox" if self.is_sandbox else "deployment"
+        kind = "deployment" if self.has_web_ui else "sandbox"
         return f"<Connection {self.root_url} as {self.client_id or 'anonymous'} ({kind})>"
 
 

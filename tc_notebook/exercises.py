@@ -87,8 +87,9 @@ def check_failure_reason(queue: taskcluster.Queue, task_id: object, reason: obje
     return Verdict(True, f"Right: the last run ended with reasonResolved {actual!r}.")
 
 
-def check_earlier_run_artifacts(queue: taskcluster.Queue, task_id: object,
-                                names: object) -> Verdict:
+def check_earlier_run_artifacts(
+    queue: taskcluster.Queue, task_id: object, names: object
+) -> Verdict:
     """04: the artifact names of run 0 of a task that has been rerun."""
     status = _status(queue, task_id)
     if isinstance(status, Verdict):

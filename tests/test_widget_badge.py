@@ -141,3 +141,17 @@ def test_live_log_keeps_a_bounded_number_of_lines(conn):
         assert "not kept" in log._title.value
         assert log.lines[-1].startswith("[taskcluster")
     run(body)
+
+
+def test_live_log_follows_a_rerun_when_asked(conn):
+    """After a rerun, watch() moves the log to the new run."""
+
+    async def body():
+        task_id = create(conn, "echo run-$RUN_ID")
+        log = LiveLog(conn, task_id)
+        assert "run-0" in await log.wait()
+        conn.queue.rerunTask(task_id)
+        log.watch()
+        await until(lambda: "run-1" in log.text and log.phase == "final")
+
+    run(body)

@@ -408,4 +408,3 @@ class Store:
         name can point outside the data directory."""
         digest = hashlib.sha256(name.encode()).hexdigest()
         return self.blob_dir / task_id / str(run_id) / digest
-

@@ -27,7 +27,13 @@ _BOX = (
     "max-height:{height};overflow:auto;display:flex;flex-direction:{direction};"
     "background:#1e1e1e;color:#ddd;padding:6px;border-radius:4px"
 )
-_PRE = "margin:0;font:12px/1.35 monospace;white-space:pre-wrap;word-break:break-all"
+# The <pre> keeps its full height (no shrinking, no scrollbar of its own) so
+# that the box scrolls: JupyterLab's `.jp-OutputArea-output pre {overflow: auto}`
+# would otherwise make it a flex item that shrinks to the box, scrolled to its top.
+_PRE = (
+    "margin:0;font:12px/1.35 monospace;white-space:pre-wrap;word-break:break-all;"
+    "flex:none;overflow:visible"
+)
 
 
 class LiveLog(widgets.VBox):
@@ -112,6 +118,12 @@ class LiveLog(widgets.VBox):
     @observe("max_lines")
     def _resize(self, change: dict) -> None:
         self._lines = deque(self._lines, maxlen=change["new"])
+
+    def watch(self) -> None:
+        """Follow the log again (after a rerun: the new latest run); a no-op
+        while following."""
+        if self._follower is None or self._follower.done():
+            self._follower = polling.spawn(self._follow_log())
 
     async def wait(self) -> str:
         """Wait until the final log is shown; returns the kept text."""

@@ -362,8 +362,8 @@ class TaskView(widgets.VBox):
     def _render(self) -> None:
         name = (self.definition.get("metadata") or {}).get("name") or "Task"
         link = ""
-        if not self.conn.is_sandbox:
-            url = self.conn.browser_url(f"{self.conn.root_url}/tasks/{self.task_id}")
+        if self.conn.has_web_ui:
+            url = f"{self.conn.root_url}/tasks/{self.task_id}"
             link = f' <a href="{html.escape(url)}" target="_blank">open</a>'
         self._title.value = (
             f"<b>{html.escape(name)}</b> <code>{html.escape(self.task_id)}</code>{link}&nbsp;"

@@ -1,0 +1,337 @@
+"""Helpers of the browser tests (no fixtures here): the processes' handles,
+the notebooks the tests add, and what a person does in JupyterLab."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import socket
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import taskcluster
+from playwright.sync_api import Download, Locator, Page, Response, expect
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "test-artifacts" / "browser"
+LOGS = SCREENSHOTS / "logs"
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium's own connections (updates,
+# field trials, sync) are refused by a closed network and slow everything down.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+GREEN = "rgb(46, 125, 50)"  # STATE_COLOURS["completed"], #2e7d32
+
+# -- processes ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until(
+    predicate: Callable[[], Any], timeout: float, message: str, interval: float = 0.1
+) -> Any:
+    """Poll `predicate` until it returns something truthy; TimeoutError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout} s for {message}")
+        time.sleep(interval)
+
+
+@dataclass
+class SandboxProcess:
+    """The sandbox subprocess, as its env file describes it."""
+
+    env: dict[str, str]
+
+    @property
+    def root_url(self) -> str:
+        return self.env["TASKCLUSTER_ROOT_URL"].rstrip("/")
+
+    @property
+    def port(self) -> int:
+        port = urllib.parse.urlsplit(self.root_url).port
+        assert port is not None, self.root_url
+        return port
+
+    def queue(self) -> taskcluster.Queue:
+        """An official client with the sandbox's root credentials."""
+        credentials = {
+            "clientId": self.env["TASKCLUSTER_CLIENT_ID"],
+            "accessToken": self.env["TASKCLUSTER_ACCESS_TOKEN"],
+        }
+        return taskcluster.Queue(
+            {"rootUrl": self.root_url, "credentials": credentials, "maxRetries": 0}
+        )
+
+
+@dataclass
+class Lab:
+    """A JupyterLab server: `url` ends with its base URL (and a slash)."""
+
+    url: str
+    token: str
+    base_url: str
+    root_dir: Path
+    sandbox: SandboxProcess
+
+    def api(self, path: str) -> str:
+        return f"{self.url}api/{path}?token={self.token}"
+
+    def notebook_url(self, name: str) -> str:
+        """The notebook alone in a new workspace (no tabs restored from other tests)."""
+        workspace = f"test-{secrets.token_hex(4)}"
+        return f"{self.url}lab/workspaces/{workspace}/tree/{name}?token={self.token}"
+
+    @property
+    def origin(self) -> str:
+        parts = urllib.parse.urlsplit(self.url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def proxy_prefix(self) -> str:
+        """Where jupyter-server-proxy serves the sandbox, from the server's root."""
+        return f"{self.base_url}proxy/{self.sandbox.port}/"
+
+
+# -- the notebooks the tests add ------------------------------------------------------------
+
+FORM_NOTEBOOK = "browser-task-form.ipynb"
+LIVELOG_NOTEBOOK = "browser-live-log.ipynb"
+LINKS_NOTEBOOK = "browser-artifact-links.ipynb"
+
+KERNEL_CHECK = """\
+import sys
+import tc_notebook
+print("kernel prefix:", sys.prefix)
+print("tc_notebook from:", tc_notebook.__file__)"""
+
+TICKS = 30  # lines the live-log task prints, one every 200 ms
+LIVELOG_TASK = f"""\
+import slugid
+from IPython.display import display
+from tc_notebook import connect
+from tc_notebook.tutorial import tutorial_task
+from tc_notebook.widgets import StatusBadge
+from tc_notebook.widgets.livelog import LiveLog
+
+conn = connect()
+task = tutorial_task()
+task["metadata"]["name"] = "browser test: a line every 200 ms"
+task["payload"]["command"] = [
+    "/bin/bash", "-c", 'for i in $(seq 1 {TICKS}); do echo "tick $i of {TICKS}"; sleep 0.2; done'
+]
+task_id = slugid.nice()
+conn.queue.createTask(task_id, task)
+print("task id:", task_id)
+display(StatusBadge(conn, task_id), LiveLog(conn, task_id))"""
+
+LINKS_TASK = """\
+import slugid
+from tc_notebook import connect
+from tc_notebook.tutorial import tutorial_task
+from tc_notebook.widgets import ArtifactList, StatusBadge
+
+conn = connect()
+task = tutorial_task()
+task["payload"]["artifacts"]["private/hostname.txt"] = {"type": "file", "path": "/etc/hostname"}
+task_id = slugid.nice()
+conn.queue.createTask(task_id, task)
+badge = StatusBadge(conn, task_id)
+badge"""
+
+LINKS_LIST = """\
+await badge.wait()
+artifact_list = ArtifactList(conn, task_id)
+await artifact_list.refresh()
+artifact_list"""
+
+FORM = """\
+from tc_notebook import connect
+from tc_notebook.widgets import TaskForm
+
+conn = connect()
+form = TaskForm(conn)
+form"""
+
+
+def _notebook(*sources: str) -> nbformat.NotebookNode:
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    return notebook
+
+
+def write_test_notebooks(folder: Path) -> None:
+    """The tests' own notebooks, beside the tutorial's (in the lab's temp copy)."""
+    notebooks = {
+        FORM_NOTEBOOK: _notebook(KERNEL_CHECK, FORM),
+        LIVELOG_NOTEBOOK: _notebook(KERNEL_CHECK, LIVELOG_TASK),
+        LINKS_NOTEBOOK: _notebook(KERNEL_CHECK, LINKS_TASK, LINKS_LIST),
+    }
+    for name, notebook in notebooks.items():
+        nbformat.write(notebook, folder / name)
+
+
+# -- JupyterLab, as a person uses it ----------------------------------------------------------
+
+
+def open_notebook(page: Page, lab: Lab, name: str) -> Locator:
+    """Open a notebook (token in the URL: the server sets its login cookie) and
+    wait for its kernel, accepting the kernel-selection dialog if it asks."""
+    page.goto(lab.notebook_url(name))
+    panel = page.locator(".jp-NotebookPanel:visible")
+    expect(panel).to_be_visible(timeout=60_000)
+    # The status bar's kernel item for this notebook: "Python 3 (ipykernel) | Idle".
+    idle = page.locator(f".jp-StatusBar-TextItem[title='Change kernel for {name}']").filter(
+        has_text="| Idle"
+    )
+    dialog = page.locator(".jp-Dialog")
+    deadline = time.monotonic() + 60
+    while not idle.is_visible():
+        if dialog.is_visible():
+            dialog.locator(".jp-mod-accept").click()  # "Select" the notebook's kernel
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the kernel of {name} was not idle within 60 s")
+        page.wait_for_timeout(100)  # poll step; the deadline bounds the loop
+    return panel
+
+
+def run_all(page: Page) -> None:
+    """Run → Run All Cells."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
+
+
+def cell(panel: Locator, index: int) -> Locator:
+    """The notebook's `index`th cell (markdown cells count)."""
+    return panel.locator(".jp-Notebook .jp-Cell").nth(index)
+
+
+def field(page: Page, label: str) -> Locator:
+    """The input of the ipywidgets row labelled `label` (a TaskForm field)."""
+    return _row(page, label).locator("input, textarea").first
+
+
+def field_error(page: Page, label: str) -> Locator:
+    """The inline error box under the row labelled `label`."""
+    return _row(page, label).locator(
+        "xpath=following-sibling::div[contains(@class, 'widget-html')]"
+    )
+
+
+def _row(page: Page, label: str) -> Locator:
+    return page.locator(
+        "xpath=//div[contains(@class, 'widget-hbox')]"
+        f"[div[contains(@class, 'widget-label')][normalize-space() = '{label}']]"
+    )
+
+
+def outputs(panel: Locator, index: int) -> Locator:
+    """The output area of the notebook's `index`th cell."""
+    return cell(panel, index).locator(".jp-OutputArea")
+
+
+def screenshot(page: Page, name: str, target: Locator | None = None, block: str = "center") -> Path:
+    """Save the page, `target` scrolled into view (its `block`: start, center,
+    end), as test-artifacts/browser/<name>.png."""
+    if target is not None:
+        target.evaluate("(element, block) => element.scrollIntoView({block})", block)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def expect_completed_chip(chip: Locator, timeout: float = 90_000) -> None:
+    """A StatusBadge chip that reads COMPLETED, painted green."""
+    expect(chip).to_have_text("COMPLETED", timeout=timeout)
+    expect(chip).to_have_css("background-color", GREEN)
+
+
+@dataclass
+class Fetched:
+    """What the browser received after a click."""
+
+    how: str  # "download" or "window"
+    status: int  # of the final response (a download's is a success)
+    url: str  # the final URL (after redirects)
+    chain: list[str]  # every URL requested, first to last, when known
+    body: bytes
+    window: Page | None  # the new window, if the click opened one
+
+
+def click_and_fetch(page: Page, target: Locator, timeout: float = 30.0) -> Fetched:
+    """Click `target` and return what the browser got from it: a download (in
+    this page or a new window), or the document a new window shows (whatever
+    its status: an error page's bytes are returned too, for the message)."""
+    context = page.context
+    downloads: list[Download] = []
+    popups: list[Page] = []
+    documents: list[Response] = []
+
+    def on_download(download: Download) -> None:
+        downloads.append(download)
+
+    def on_page(new: Page) -> None:
+        popups.append(new)
+        new.on("download", on_download)
+
+    def on_response(response: Response) -> None:
+        frame = response.frame
+        if response.request.is_navigation_request() and frame.parent_frame is None:
+            if frame.page != page and not 300 <= response.status < 400:
+                documents.append(response)  # a new window's document (not a redirect)
+
+    page.on("download", on_download)
+    context.on("page", on_page)
+    context.on("response", on_response)
+    try:
+        target.click()
+        deadline = time.monotonic() + timeout
+        while not downloads and not documents:
+            if time.monotonic() > deadline:
+                seen = [p.url for p in popups]
+                raise TimeoutError(f"nothing arrived {timeout} s after the click; windows: {seen}")
+            page.wait_for_timeout(50)  # poll step (lets Playwright deliver events)
+    finally:
+        page.remove_listener("download", on_download)
+        context.remove_listener("page", on_page)
+        context.remove_listener("response", on_response)
+    if downloads:
+        download = downloads[0]
+        failure = download.failure()
+        assert failure is None, f"download of {download.url} failed: {failure}"
+        body = Path(download.path()).read_bytes()
+        return Fetched("download", 200, download.url, [download.url], body, download.page)
+    response = documents[0]
+    chain, request = [], response.request
+    while request is not None:
+        chain.insert(0, request.url)
+        request = request.redirected_from
+    window = response.frame.page
+    return Fetched("window", response.status, response.url, chain, response.body(), window)

@@ -1,0 +1,285 @@
+"""Fixtures of the browser tests: a sandbox and JupyterLab as subprocesses on
+127.0.0.1, driven through Debian's Chromium by Playwright.
+
+Session-scoped: one sandbox (`python -m tc_notebook sandbox`), one JupyterLab
+at base URL `/` whose kernels get `TC_NOTEBOOK_PROXY_PREFIX=/` (as
+`tc-notebook lab` starts it), one at a Binder-like base URL whose kernels get
+that base URL as the prefix, and one Chromium. Each test gets a fresh browser
+context (cookies, downloads) and page.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from browser_helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LOGS,
+    REPO,
+    SCREENSHOTS,
+    Lab,
+    SandboxProcess,
+    free_port,
+    wait_until,
+    write_test_notebooks,
+)
+
+BINDER_BASE_URL = "/user/learner/"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without Chromium the tests here are skipped, saying why (never otherwise)."""
+    if CHROMIUM.exists():
+        return
+    here = Path(__file__).parent
+    missing = pytest.mark.skip(reason=f"{CHROMIUM} is missing (apt-get install chromium)")
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(missing)
+
+
+def _stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
+    """SIGTERM, then SIGKILL after `timeout` seconds."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def _tail(path: Path, size: int = 4000) -> str:
+    try:
+        return path.read_text(errors="replace")[-size:]
+    except OSError:
+        return ""
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """`test-artifacts/browser/`: this run's screenshots, and the servers' logs under logs/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
+    LOGS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+@pytest.fixture(scope="session")
+def sandbox_process(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator:
+    """The sandbox CLI on 127.0.0.1 (a free port), found through its env file."""
+    base = tmp_path_factory.mktemp("browser-sandbox")
+    env_file = base / "sandbox.env"
+    log_path = LOGS / "sandbox.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tc_notebook",
+                "sandbox",
+                "--port",
+                "0",
+                "--env-file",
+                str(env_file),
+                "--data-dir",
+                str(base / "data"),
+            ],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(
+            lambda: env_file.exists() or process.poll() is not None,
+            timeout=30,
+            message="the sandbox's env file",
+        )
+        if process.poll() is not None:
+            raise RuntimeError(f"the sandbox exited ({process.returncode}):\n{_tail(log_path)}")
+        env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
+        yield SandboxProcess(env)
+    finally:
+        _stop(process)
+
+
+def _start_lab(
+    tmp: Path, sandbox_process: SandboxProcess, name: str, base_url: str
+) -> tuple[subprocess.Popen, Lab]:
+    root = tmp / "notebooks"
+    shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    write_test_notebooks(root)
+    settings = tmp / "user-settings"
+    # No news or update toasts, and every cell kept in the DOM (no windowing).
+    for path, values in {
+        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
+        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    }.items():
+        (settings / path).parent.mkdir(parents=True, exist_ok=True)
+        (settings / path).write_text(json.dumps(values))
+    for folder in ("runtime", "config", "workspaces", "ipython"):
+        (tmp / folder).mkdir()
+    port, token = free_port(), secrets.token_hex(16)
+    venv_bin = str(Path(sys.executable).parent)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("JUPYTERHUB_", "JPY_", "TASKCLUSTER_", "TC_NOTEBOOK_"))
+    }
+    env.update(sandbox_process.env)
+    env.update(
+        TC_NOTEBOOK_PROXY_PREFIX=base_url,
+        # The venv's share/jupyter (labextensions, the python3 kernelspec) stays
+        # visible: only the runtime files and user-level config are private.
+        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
+        JUPYTER_CONFIG_DIR=str(tmp / "config"),
+        IPYTHONDIR=str(tmp / "ipython"),
+        PATH=venv_bin + os.pathsep + env.get("PATH", ""),
+        PYTHONUNBUFFERED="1",
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.base_url={base_url}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.open_browser=False",
+        "--ServerApp.allow_root=True",  # harmless unless CI runs as root, as it may
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        f"--LabApp.user_settings_dir={settings}",
+        f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
+    ]
+    log_path = LOGS / f"{name}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    lab = Lab(f"http://127.0.0.1:{port}{base_url}", token, base_url, root, sandbox_process)
+
+    def answers() -> bool:
+        if process.poll() is not None:
+            return True
+        try:
+            return requests.get(lab.api("status"), timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_until(answers, timeout=60, message=f"{name} to answer /api/status")
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited ({process.returncode}):\n{_tail(log_path)}")
+        specs = requests.get(lab.api("kernelspecs"), timeout=10).json()
+        # The venv's ipykernel spec ("python" in its argv is the server's Python);
+        # the notebooks' first cell checks the kernel's sys.prefix and tc_notebook.
+        assert "python3" in specs["kernelspecs"], specs
+    except BaseException:
+        _stop(process)
+        raise
+    return process, lab
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory, sandbox_process: SandboxProcess) -> Iterator[Lab]:
+    """JupyterLab at `/`, kernels with TC_NOTEBOOK_PROXY_PREFIX=/ (as `tc-notebook lab`)."""
+    process, started = _start_lab(
+        tmp_path_factory.mktemp("lab"), sandbox_process, "jupyterlab", "/"
+    )
+    try:
+        yield started
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="session")
+def binder_lab(
+    tmp_path_factory: pytest.TempPathFactory, sandbox_process: SandboxProcess
+) -> Iterator[Lab]:
+    """JupyterLab at a Binder-like base URL, kernels with that base URL as proxy prefix."""
+    process, started = _start_lab(
+        tmp_path_factory.mktemp("binder-lab"), sandbox_process, "jupyterlab-binder", BINDER_BASE_URL
+    )
+    try:
+        yield started
+    finally:
+        _stop(process)
+
+
+@pytest.fixture(scope="session")
+def browser(artifacts_dir: Path) -> Iterator:
+    """Debian's Chromium, headless, in a fresh profile (Playwright's temporary user-data-dir)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _new_context(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context.set_default_timeout(30_000)
+    return context
+
+
+@pytest.fixture
+def context(browser) -> Iterator:
+    """A fresh browser context (no cookies) for one test."""
+    context = _new_context(browser)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def page(context):
+    """A page in the test's own context."""
+    return context.new_page()
+
+
+@pytest.fixture(scope="module")
+def module_context(browser) -> Iterator:
+    """A browser context shared by the tests of one module (one notebook run)."""
+    context = _new_context(browser)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and "browser" in item.fixturenames:
+        browser = item.funcargs["browser"]
+        for number, context in enumerate(browser.contexts):
+            for index, open_page in enumerate(context.pages):
+                path = SCREENSHOTS / f"FAILED-{item.name}-{number}-{index}.png"
+                try:
+                    open_page.screenshot(path=str(path))
+                except Exception:  # noqa: BLE001 - best effort, the failure is reported anyway
+                    pass

@@ -1,0 +1,90 @@
+"""Notebook 04 in a real browser: Run All Cells, the StatusBadge turns green,
+the ArtifactList lists the run's artifacts, and its links, followed by the
+browser with its Jupyter cookie, yield the files (a private one signed at
+the click, by the kernel)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from browser_helpers import (
+    click_and_fetch,
+    expect_completed_chip,
+    open_notebook,
+    run_all,
+    screenshot,
+)
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK = "04-download-task-artifacts.ipynb"
+LISTED = ("public/logs/live.log", "public/passwd.txt", "private/hostname.txt")
+
+
+@pytest.fixture(scope="module")
+def notebook_page(module_context, lab):
+    """Notebook 04 open, Run All Cells started (the tests of this module share it)."""
+    page = module_context.new_page()
+    open_notebook(page, lab, NOTEBOOK)
+    run_all(page)
+    return page
+
+
+def _link(page, name: str):
+    return page.locator(".tc-artifacts").get_by_role("link", name=name, exact=True)
+
+
+def test_run_all_badge_completed_and_artifacts_listed(notebook_page):
+    page = notebook_page
+    # The list is the last widget: it appears once the rerun (run 1) completed.
+    for name in LISTED:
+        expect(_link(page, name)).to_be_visible(timeout=120_000)
+    chip = page.locator(".tc-badge")
+    expect(chip).to_have_count(1)
+    expect_completed_chip(chip)
+    expect(chip.locator("xpath=following-sibling::span")).to_contain_text("run 1")
+    expect(_link(page, "public/passwd.txt")).to_have_attribute(
+        "href", re.compile(r"/runs/1/artifacts/public%2Fpasswd\.txt$")
+    )
+    screenshot(page, "01-notebook-04-badge-completed-artifacts-listed", chip)
+    screenshot(page, "01-notebook-04-artifact-list", page.locator(".tc-artifacts"))
+
+
+def test_artifact_links_yield_the_files(notebook_page, lab):
+    page = notebook_page
+    public = _link(page, "public/passwd.txt")
+    expect(public).to_be_visible(timeout=120_000)
+    # TC_NOTEBOOK_PROXY_PREFIX=/ (as `tc-notebook lab`): links go through the Jupyter server.
+    assert public.get_attribute("href").startswith(lab.proxy_prefix)
+    got = click_and_fetch(page, public)
+    assert got.body == Path("/etc/passwd").read_bytes(), (
+        got.how,
+        got.status,
+        got.url,
+        got.body[:300],
+    )
+    assert got.url.startswith(lab.origin + lab.proxy_prefix), got.url
+
+    got = click_and_fetch(page, _link(page, "public/logs/live.log"))
+    assert got.body.startswith(b"[taskcluster "), got.body[:200]  # the run's complete log
+    assert got.url.startswith(lab.origin + lab.proxy_prefix), got.url
+
+    private = _link(page, "private/hostname.txt")
+    assert private.get_attribute("href") == "#"  # nothing signed before the click
+    got = click_and_fetch(page, private, timeout=60)
+    assert got.body == Path("/etc/hostname").read_bytes(), (
+        got.how,
+        got.status,
+        got.url,
+        got.body[:300],
+    )
+    assert got.window is not None and got.window != page
+    assert "bewit=" in got.chain[0], got.chain
+    assert all(url.startswith(lab.origin + lab.proxy_prefix) for url in got.chain), got.chain
+    expect(private).not_to_have_class("tc-failed")
+    if got.how == "window":
+        screenshot(got.window, "02-private-artifact-signed-window")
+    screenshot(page, "02-artifact-links-followed", page.locator(".tc-artifacts"))
