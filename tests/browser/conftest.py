@@ -223,9 +223,14 @@ def binder_lab(
         _stop(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(artifacts_dir: Path) -> Iterator:
-    """Debian's Chromium, headless, in a fresh profile (Playwright's temporary user-data-dir)."""
+    """Debian's Chromium, headless, in a fresh profile (Playwright's temporary user-data-dir).
+
+    Module-scoped on purpose: Playwright's sync API keeps an event loop
+    running in the main thread while it is open, which would break every
+    later test that runs its own loop (asyncio.run, the official client's
+    download helpers)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
