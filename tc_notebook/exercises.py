@@ -44,13 +44,18 @@ def _status(queue: taskcluster.Queue, task_id: object) -> dict | Verdict:
         return Verdict(False, f"The queue knows no task {task_id!r}: was it created?")
 
 
+def _resolved_status(queue: taskcluster.Queue, task_id: object) -> dict | Verdict:
+    status = _status(queue, task_id)
+    if isinstance(status, dict) and status["state"] not in RESOLVED:
+        return Verdict(False, f"The task is {status['state']}: wait for it, then check again.")
+    return status
+
+
 def check_hello_task(queue: taskcluster.Queue, task_id: object) -> Verdict:
     """01: a task that completed and whose log says hello."""
-    status = _status(queue, task_id)
+    status = _resolved_status(queue, task_id)
     if isinstance(status, Verdict):
         return status
-    if status["state"] not in RESOLVED:
-        return Verdict(False, f"The task is {status['state']}: wait for it, then check again.")
     if status["state"] != "completed":
         return Verdict(False, f"The task ended {status['state']}: look at its live log.")
     log = _artifact_text(queue, task_id, "public/logs/live_backing.log") or ""
@@ -61,11 +66,9 @@ def check_hello_task(queue: taskcluster.Queue, task_id: object) -> Verdict:
 
 def check_hello_artifact(queue: taskcluster.Queue, task_id: object) -> Verdict:
     """02: a completed task that published `public/hello.txt` containing hello."""
-    status = _status(queue, task_id)
+    status = _resolved_status(queue, task_id)
     if isinstance(status, Verdict):
         return status
-    if status["state"] not in RESOLVED:
-        return Verdict(False, f"The task is {status['state']}: wait for it, then check again.")
     text = _artifact_text(queue, task_id, "public/hello.txt")
     if text is None:
         return Verdict(False, "The task has no artifact public/hello.txt: check payload.artifacts.")

@@ -335,3 +335,9 @@ def click_and_fetch(page: Page, target: Locator, timeout: float = 30.0) -> Fetch
         request = request.redirected_from
     window = response.frame.page
     return Fetched("window", response.status, response.url, chain, response.body(), window)
+
+
+def assert_received(got, path: str) -> None:
+    """The browser received exactly the bytes of the file at `path`."""
+    expected = Path(path).read_bytes()
+    assert got.body == expected, (got.how, got.status, got.url, got.body[:300])
