@@ -85,6 +85,8 @@ def check_failure_reason(queue: taskcluster.Queue, task_id: object, reason: obje
     if status["state"] not in RESOLVED:
         return Verdict(False, "Your loop stopped before the task resolved.")
     actual = status["runs"][-1].get("reasonResolved")
+    if reason is None:
+        return Verdict(False, "Not yet: put the reasonResolved you read in the variable.")
     if reason != actual:
         return Verdict(False, f"Not quite: you found {reason!r}; look at runs[-1] again.")
     return Verdict(True, f"Right: the last run ended with reasonResolved {actual!r}.")
@@ -99,6 +101,8 @@ def check_earlier_run_artifacts(
         return status
     if len(status["runs"]) < 2:
         return Verdict(False, "The task has one run: rerun it first (queue.rerunTask).")
+    if names is None:
+        return Verdict(False, "Not yet: put a list of artifact names in the variable.")
     expected = sorted(a["name"] for a in queue.listArtifacts(task_id, 0)["artifacts"])
     if not isinstance(names, list | tuple) or sorted(names) != expected:
         return Verdict(False, "Not quite: list the artifacts of run 0 with queue.listArtifacts.")
