@@ -6,8 +6,6 @@ import contextlib
 import datetime
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,6 +17,8 @@ import requests
 import slugid
 import taskcluster
 import taskcluster.download
+
+from tc_notebook.sandbox import SandboxProcess
 
 POLL_SECONDS = 0.05
 LIVE_LOG = "public/logs/live.log"
@@ -207,49 +207,30 @@ def anonymous(worker_sandbox) -> taskcluster.Queue:
 # -- the command line ----------------------------------------------------------------
 
 
-class CliSandbox:
+class CliSandbox(SandboxProcess):
     """`python -m tc_notebook sandbox` in a subprocess, output kept in files."""
 
     def __init__(self, workdir: Path, data_dir: Path, *args: str) -> None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.env_file = workdir / "sandbox.env"
-        self.stdout_path, self.stderr_path = workdir / "stdout.txt", workdir / "stderr.txt"
-        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "tc_notebook", "sandbox", "--port", "0",
-                 "--data-dir", str(data_dir), "--env-file", str(self.env_file), *args],
-                stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
-        wait_for(lambda: self.env_file.exists() or self.proc.poll() is not None, 20,
-                 "the CLI's env file")
-        assert self.proc.poll() is None, self.stderr()
-        self.env = dict(line.split("=", 1) for line in self.env_file.read_text().splitlines()
-                        if "=" in line)
+        super().__init__(data_dir, *args, log_dir=workdir)
+        self.start(timeout=20)
 
     @property
-    def root_url(self) -> str:
-        """TASKCLUSTER_ROOT_URL from the env file."""
-        return self.env["TASKCLUSTER_ROOT_URL"]
+    def env(self) -> dict[str, str]:
+        """The TASKCLUSTER_* values from the env file."""
+        return self.environment
+
+    @property
+    def proc(self):
+        """The CLI's process."""
+        return self.process
 
     def queue(self) -> taskcluster.Queue:
         """A root Queue client for this sandbox."""
-        return taskcluster.Queue({
-            "rootUrl": self.root_url,
-            "maxRetries": 0,
-            "credentials": {"clientId": self.env["TASKCLUSTER_CLIENT_ID"],
-                            "accessToken": self.env["TASKCLUSTER_ACCESS_TOKEN"]},
-        })
+        return taskcluster.Queue(self.client_options(maxRetries=0))
 
     def stderr(self) -> str:
-        """What the CLI wrote to stderr so far."""
-        return self.stderr_path.read_text(errors="replace")
-
-    def kill(self) -> None:
-        """SIGKILL the CLI if it still runs, and reap it."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=10)
+        """What the CLI printed so far."""
+        return self.log()
 
 
 @pytest.fixture

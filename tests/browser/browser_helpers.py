@@ -17,6 +17,8 @@ import nbformat
 import taskcluster
 from playwright.sync_api import Download, Locator, Page, Response, expect
 
+from tc_notebook.sandbox import SandboxProcess
+
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-artifacts" / "browser"
 LOGS = SCREENSHOTS / "logs"
@@ -59,31 +61,17 @@ def wait_until(
         time.sleep(interval)
 
 
-@dataclass
-class SandboxProcess:
-    """The sandbox subprocess, as its env file describes it."""
-
-    env: dict[str, str]
+class BrowserSandbox(SandboxProcess):
+    """The sandbox subprocess the browser tests share."""
 
     @property
-    def root_url(self) -> str:
-        return self.env["TASKCLUSTER_ROOT_URL"].rstrip("/")
-
-    @property
-    def port(self) -> int:
-        port = urllib.parse.urlsplit(self.root_url).port
-        assert port is not None, self.root_url
-        return port
+    def env(self) -> dict[str, str]:
+        """TASKCLUSTER_* for the kernels."""
+        return self.environment
 
     def queue(self) -> taskcluster.Queue:
         """An official client with the sandbox's root credentials."""
-        credentials = {
-            "clientId": self.env["TASKCLUSTER_CLIENT_ID"],
-            "accessToken": self.env["TASKCLUSTER_ACCESS_TOKEN"],
-        }
-        return taskcluster.Queue(
-            {"rootUrl": self.root_url, "credentials": credentials, "maxRetries": 0}
-        )
+        return taskcluster.Queue(self.client_options(maxRetries=0))
 
 
 @dataclass

@@ -28,8 +28,8 @@ from browser_helpers import (
     LOGS,
     REPO,
     SCREENSHOTS,
+    BrowserSandbox,
     Lab,
-    SandboxProcess,
     free_port,
     wait_until,
     write_test_notebooks,
@@ -82,42 +82,16 @@ def artifacts_dir() -> Path:
 def sandbox_process(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator:
     """The sandbox CLI on 127.0.0.1 (a free port), found through its env file."""
     base = tmp_path_factory.mktemp("browser-sandbox")
-    env_file = base / "sandbox.env"
-    log_path = LOGS / "sandbox.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tc_notebook",
-                "sandbox",
-                "--port",
-                "0",
-                "--env-file",
-                str(env_file),
-                "--data-dir",
-                str(base / "data"),
-            ],
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    sandbox = BrowserSandbox(base / "data", log_dir=base).start(timeout=30)
     try:
-        wait_until(
-            lambda: env_file.exists() or process.poll() is not None,
-            timeout=30,
-            message="the sandbox's env file",
-        )
-        if process.poll() is not None:
-            raise RuntimeError(f"the sandbox exited ({process.returncode}):\n{_tail(log_path)}")
-        env = dict(line.split("=", 1) for line in env_file.read_text().splitlines() if "=" in line)
-        yield SandboxProcess(env)
+        yield sandbox
     finally:
-        _stop(process)
+        sandbox.stop(timeout=20)
+        shutil.copyfile(sandbox.log_path, LOGS / "sandbox.log")
 
 
 def _start_lab(
-    tmp: Path, sandbox_process: SandboxProcess, name: str, base_url: str
+    tmp: Path, sandbox_process: BrowserSandbox, name: str, base_url: str
 ) -> tuple[subprocess.Popen, Lab]:
     root = tmp / "notebooks"
     shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -198,7 +172,7 @@ def _start_lab(
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory, sandbox_process: SandboxProcess) -> Iterator[Lab]:
+def lab(tmp_path_factory: pytest.TempPathFactory, sandbox_process: BrowserSandbox) -> Iterator[Lab]:
     """JupyterLab at `/`, kernels with TC_NOTEBOOK_PROXY_PREFIX=/ (as `tc-notebook lab`)."""
     process, started = _start_lab(
         tmp_path_factory.mktemp("lab"), sandbox_process, "jupyterlab", "/"
@@ -211,7 +185,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory, sandbox_process: SandboxProces
 
 @pytest.fixture(scope="session")
 def binder_lab(
-    tmp_path_factory: pytest.TempPathFactory, sandbox_process: SandboxProcess
+    tmp_path_factory: pytest.TempPathFactory, sandbox_process: BrowserSandbox
 ) -> Iterator[Lab]:
     """JupyterLab at a Binder-like base URL, kernels with that base URL as proxy prefix."""
     process, started = _start_lab(
