@@ -24,6 +24,40 @@ def find_notebooks() -> Path:
     return here if here.is_dir() else Path.cwd()
 
 
+def kernel_environment(
+    root_url: str, credentials: dict[str, str], proxy_prefix: str = "/"
+) -> dict[str, str]:
+    """What JupyterLab's kernels need to find a sandbox: the TASKCLUSTER_*
+    variables `connect()` reads, and the Jupyter base URL its links go through."""
+    return {
+        "TASKCLUSTER_ROOT_URL": root_url,
+        "TASKCLUSTER_CLIENT_ID": credentials["clientId"],
+        "TASKCLUSTER_ACCESS_TOKEN": credentials["accessToken"],
+        "TC_NOTEBOOK_PROXY_PREFIX": proxy_prefix,
+    }
+
+
+def jupyterlab_command(
+    port: int, token: str, root_dir: Path, *options: str, open_browser: bool = False
+) -> list[str]:
+    """JupyterLab on 127.0.0.1:port with a token, serving root_dir; `options`
+    are more `--Class.trait=value` settings."""
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root_dir}",
+        f"--ServerApp.open_browser={open_browser}",
+        *options,
+    ]
+    if os.geteuid() == 0:  # containers and CI machines often run as root
+        command.append("--ServerApp.allow_root=True")
+    return command
+
+
 def run_lab(
     data_dir: Path, notebook_dir: Path, port: int, open_browser: bool, claim_timeout: float
 ) -> int:
@@ -31,25 +65,8 @@ def run_lab(
     settings = QueueSettings(claim_timeout=claim_timeout)
     with Sandbox(data_dir, settings=settings) as sandbox:
         token = secrets.token_hex(16)
-        env = dict(
-            os.environ,
-            TASKCLUSTER_ROOT_URL=sandbox.root_url,
-            TASKCLUSTER_CLIENT_ID=sandbox.credentials["clientId"],
-            TASKCLUSTER_ACCESS_TOKEN=sandbox.credentials["accessToken"],
-            TC_NOTEBOOK_PROXY_PREFIX="/",
-        )
-        command = [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={notebook_dir}",
-            "--ServerApp.open_browser=" + ("True" if open_browser else "False"),
-        ]
-        if os.geteuid() == 0:  # containers and CI machines often run as root
-            command.append("--ServerApp.allow_root=True")
+        env = {**os.environ, **kernel_environment(sandbox.root_url, sandbox.credentials)}
+        command = jupyterlab_command(port, token, notebook_dir, open_browser=open_browser)
         print(f"sandbox: {sandbox.root_url} (data in {sandbox.data_dir})", flush=True)
         print(
             f"JupyterLab: http://127.0.0.1:{port}/lab/tree/00-start-here.ipynb?token={token}",

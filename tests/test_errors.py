@@ -124,23 +124,20 @@ def test_unknown_query_parameter(root_url, queue):
     assert res.status_code == 200
 
 
-def test_malformed_json(sandbox):
-    """Invalid JSON → 400 MalformedPayload; nothing created."""
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"{not json", "application/json"),
+        (json.dumps(make_task()).encode(), "text/plain"),
+    ],
+    ids=["invalid-json", "not-application-json"],
+)
+def test_malformed_payload(sandbox, body, content_type):
+    """Invalid JSON, or JSON sent without Content-Type application/json → 400
+    MalformedPayload; nothing created."""
     task_id = new_task_id()
     url = f"{sandbox.root_url}{API}/task/{task_id}"
-    res = raw_request("PUT", url, sandbox.credentials, body=b"{not json",
-                      content_type="application/json")
-    assert res.status_code == 400
-    assert res.json()["code"] == "MalformedPayload"
-    assert requests.get(f"{url}/status", timeout=10).status_code == 404
-
-
-def test_wrong_content_type(sandbox):
-    """A JSON body sent without Content-Type application/json → 400 MalformedPayload."""
-    task_id = new_task_id()
-    url = f"{sandbox.root_url}{API}/task/{task_id}"
-    res = raw_request("PUT", url, sandbox.credentials, body=json.dumps(make_task()).encode(),
-                      content_type="text/plain")
+    res = raw_request("PUT", url, sandbox.credentials, body=body, content_type=content_type)
     assert res.status_code == 400
     assert res.json()["code"] == "MalformedPayload"
     assert requests.get(f"{url}/status", timeout=10).status_code == 404

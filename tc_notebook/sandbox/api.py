@@ -678,7 +678,7 @@ def _authenticate(
         request.query.get("bewit"),
         body,
         request.headers.get("Content-Type", ""),
-        canonical_url(entry, params, request),
+        canonical_url(entry, params, request) if "bewit" in request.query else None,
     )
 
 

@@ -64,11 +64,6 @@ def wait_until(
 class BrowserSandbox(SandboxProcess):
     """The sandbox subprocess the browser tests share."""
 
-    @property
-    def env(self) -> dict[str, str]:
-        """TASKCLUSTER_* for the kernels."""
-        return self.environment
-
     def queue(self) -> taskcluster.Queue:
         """An official client with the sandbox's root credentials."""
         return taskcluster.Queue(self.client_options(maxRetries=0))

@@ -35,6 +35,8 @@ from browser_helpers import (
     write_test_notebooks,
 )
 
+from tc_notebook.lab import jupyterlab_command, kernel_environment
+
 BINDER_BASE_URL = "/user/learner/"
 
 
@@ -116,9 +118,8 @@ def _start_lab(
         for key, value in os.environ.items()
         if not key.startswith(("JUPYTERHUB_", "JPY_", "TASKCLUSTER_", "TC_NOTEBOOK_"))
     }
-    env.update(sandbox_process.env)
+    env.update(kernel_environment(sandbox_process.root_url, sandbox_process.credentials, base_url))
     env.update(
-        TC_NOTEBOOK_PROXY_PREFIX=base_url,
         # The venv's share/jupyter (labextensions, the python3 kernelspec) stays
         # visible: only the runtime files and user-level config are private.
         JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
@@ -127,23 +128,17 @@ def _start_lab(
         PATH=venv_bin + os.pathsep + env.get("PATH", ""),
         PYTHONUNBUFFERED="1",
     )
-    command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
+    command = jupyterlab_command(
+        port,
+        token,
+        root,
         "--ServerApp.port_retries=0",
         f"--ServerApp.base_url={base_url}",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        "--ServerApp.open_browser=False",
-        "--ServerApp.allow_root=True",  # harmless unless CI runs as root, as it may
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--LabApp.user_settings_dir={settings}",
         f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
-    ]
+    )
     log_path = LOGS / f"{name}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
