@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 
-from . import keys
+from . import keys, strict_json
 from . import scopes as scope_rules
 from .auth import Authenticator, Caller
-from .errors import APIError, error_body
+from .errors import APIError, error_response
 from .queue import QueueService
 from .schemas import SchemaSet, own_schemas
 from .store import iso, now
@@ -37,11 +38,13 @@ SLUGID = r"^[A-Za-z0-9_-]{8}[Q-T][A-Za-z0-9_-][CGKOSWaeimquy26-][A-Za-z0-9_-]{10
 PARAM_PATTERNS = {
     "taskId": SLUGID,
     "taskGroupId": SLUGID,
-    "runId": r"^[1-9]*[0-9]+$",
+    "runId": r"^[1-9]*[0-9]+$",  # matched whole, as are the others
     "taskQueueId": r"^[a-zA-Z0-9-_]{1,38}/[a-z]([-a-z0-9]{0,36}[a-z0-9])?$",
     "name": r"^[\x20-\x7e]+$",
 }
 WILDCARD_PARAMS = {"taskQueueId", "name"}  # may hold raw slashes
+MAX_RUN_ID_DIGITS = 9  # a longer runId names no run, and would not fit SQLite
+SMALL_BODY = 64 * 1024  # request-body limit of every entry but createTask
 PAGINATION = ("continuationToken", "limit")
 
 Reply = dict[str, Any] | web.StreamResponse | None
@@ -60,6 +63,7 @@ class Entry:
     input: str | None = None
     output: str | None = None
     query: tuple[str, ...] = ()
+    max_body: int | None = SMALL_BODY
     pattern: re.Pattern = field(init=False, repr=False, compare=False)
     route_params: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
@@ -91,11 +95,13 @@ def declare(
     input: str | None = None,
     output: str | None = None,
     query: tuple[str, ...] = (),
+    max_body: int | None = SMALL_BODY,
 ) -> Callable[[Handler], Handler]:
-    """Add an entry to the table; decorates its handler."""
+    """Add an entry to the table; decorates its handler. `max_body` is the
+    request-body limit in bytes (None: the settings' `max_request_bytes`)."""
 
     def add(handler: Handler) -> Handler:
-        ENTRIES.append(Entry(name, method, route, scopes, handler, input, output, query))
+        ENTRIES.append(Entry(name, method, route, scopes, handler, input, output, query, max_body))
         return handler
 
     return add
@@ -129,7 +135,7 @@ class Call:
             )
 
     def run_id(self) -> int:
-        """The `<runId>` URL parameter as an integer."""
+        """The `<runId>` URL parameter as an integer (`_check_params` bounds its length)."""
         return int(self.params["runId"])
 
     def page(self) -> tuple[str | None, str | None]:
@@ -185,6 +191,7 @@ async def ping(call: Call) -> Reply:
     },
     input="v1/create-task-request.json#",
     output=STATUS_OUT,
+    max_body=None,  # task definitions may be large: the settings' max_request_bytes
 )
 async def create_task(call: Call) -> Reply:
     return call.service.create_task(call.params["taskId"], call.payload, call.authorize)
@@ -512,8 +519,9 @@ def _match(method: str, raw_path: str) -> tuple[Entry, dict[str, str]] | None:
     return None
 
 
-def signed_url(request: web.Request) -> str:
-    """The absolute URL a client signed: scheme, Host (or forwarded port), raw path."""
+def signed_url(request: web.Request) -> str | None:
+    """The absolute URL a client signed: scheme, Host (or forwarded port), raw
+    path; None when the Host or forwarded port is not one a client could sign."""
     scheme = "http"
     host = request.headers.get("Host", request.host)
     hostname, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
@@ -522,20 +530,34 @@ def signed_url(request: web.Request) -> str:
     if request.headers.get("X-Forwarded-Proto", "").lower() == "https":
         scheme, port = "https", "443"
     port = request.headers.get("X-Forwarded-Port", port)
+    if not _HOSTNAME.fullmatch(hostname) or not (port == "" or _is_port(port)):
+        return None
     netloc = f"{hostname}:{port}" if port else hostname
     return f"{scheme}://{netloc}{request.raw_path}"
 
 
+_HOSTNAME = re.compile(r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253}")
+
+
+def _is_port(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 5 and 0 < int(text) < 65536
+
+
+def _too_large(limit: int) -> APIError:
+    return APIError("InputTooLarge", "Request body is larger than {{limit}} bytes", limit=limit)
+
+
 async def _read_body(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
-        raise APIError("InputTooLarge", "Request body is larger than {{limit}} bytes", limit=limit)
+        raise _too_large(limit)
     body = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        body += chunk
-        if len(body) > limit:
-            raise APIError(
-                "InputTooLarge", "Request body is larger than {{limit}} bytes", limit=limit
-            )
+    try:
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > limit:
+                raise _too_large(limit)
+    except (BadHttpMessage, ConnectionResetError) as exc:
+        raise APIError("MalformedPayload", "The request body was cut short or malformed") from exc
     return bytes(body)
 
 
@@ -547,7 +569,7 @@ def _check_query(entry: Entry, query: dict[str, str]) -> None:
             "Unknown query parameters: {{unknown}}",
             unknown=", ".join(unknown),
         )
-    if "limit" in query and not re.match(r"^[0-9]+$", query["limit"]):
+    if "limit" in query and not re.fullmatch(r"[0-9]+", query["limit"]):
         raise APIError("InvalidRequestArguments", "limit must be a non-negative integer")
     if "continuationToken" in query and not query["continuationToken"]:
         raise APIError("InvalidRequestArguments", "continuationToken must not be empty")
@@ -555,13 +577,15 @@ def _check_query(entry: Entry, query: dict[str, str]) -> None:
 
 def _check_params(params: dict[str, str]) -> None:
     for name, value in params.items():
-        if not re.match(PARAM_PATTERNS[name], value) or "\n" in value:
+        too_long = name == "runId" and len(value) > MAX_RUN_ID_DIGITS
+        if too_long or not re.fullmatch(PARAM_PATTERNS[name], value):
             raise APIError(
                 "InvalidRequestArguments",
                 "Invalid URL parameter {{name}}: {{value}} does not match {{pattern}}",
                 name=name,
                 value=value,
-                pattern=PARAM_PATTERNS[name],
+                pattern=PARAM_PATTERNS[name]
+                + (f" (at most {MAX_RUN_ID_DIGITS} digits)" if too_long else ""),
             )
 
 
@@ -574,8 +598,10 @@ def _fill_defaults(schema: dict[str, Any], payload: Any) -> None:
 
 def _parse_input(entry: Entry, request: web.Request, body: bytes) -> Any:
     if entry.input is None:
+        # Bodies of entries without input are ignored, but for the legacy
+        # `{"success": false}` of reportCompleted.
         try:
-            return json.loads(body) if body else {}
+            return strict_json.loads(body) if body else {}
         except ValueError:
             return {}
     if not body:
@@ -586,7 +612,7 @@ def _parse_input(entry: Entry, request: web.Request, body: bytes) -> Any:
                 "MalformedPayload", "Payload must be JSON with content-type: application/json"
             )
         try:
-            payload = json.loads(body)
+            payload = strict_json.loads(body)
         except ValueError as exc:
             raise APIError(
                 "MalformedPayload", "Failed to parse JSON: {{error}}", error=str(exc)
@@ -627,13 +653,14 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             method=request.method,
             path=raw_path,
         )
-        return web.json_response(error_body(error, "unknown", {}, {}, moment), status=404)
+        return error_response(error, "unknown", moment)
     entry, params = matched
     payload: Any = {}
     try:
         _check_query(entry, dict(request.query))
         _check_params(params)
-        body = await _read_body(request, service.settings.max_request_bytes)
+        limit = entry.max_body or service.settings.max_request_bytes
+        body = await _read_body(request, min(limit, service.settings.max_request_bytes))
         caller = _authenticate(app[keys.AUTHENTICATOR], entry, params, request, body)
         payload = _parse_input(entry, request, body)
         call = Call(entry, request, service, params, dict(request.query), payload, caller)
@@ -649,17 +676,12 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             return web.Response(status=204)
         return web.json_response(reply)
     except APIError as error:
-        headers = {"WWW-Authenticate": "hawk"} if error.status == 401 else None
-        return web.json_response(
-            error_body(error, entry.name, params, payload, moment),
-            status=error.status,
-            headers=headers,
-        )
+        return error_response(error, entry.name, moment, params, payload)
     except Exception:
         incident = uuid.uuid4()
         log.exception("incident %s in %s", incident, entry.name)
         error = APIError("InternalServerError", f"Internal Server Error, incidentId {incident}.")
-        return web.json_response(error_body(error, entry.name, params, payload, moment), status=500)
+        return error_response(error, entry.name, moment, params, payload)
 
 
 def _authenticate(

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import re
 import secrets
 import time
@@ -23,6 +24,7 @@ import mohawk.bewit
 import mohawk.exc
 import mohawk.util
 
+from . import strict_json
 from .errors import APIError
 from .scopes import satisfies
 
@@ -50,6 +52,7 @@ MAX_CERTIFICATE_MS = 31 * 24 * 3600 * 1000
 
 # mohawk warns on every request that has no nonce cache; Taskcluster keeps none.
 logging.getLogger("mohawk").setLevel(logging.ERROR)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,17 +74,59 @@ def _unauthorized(message: str) -> APIError:
     return APIError("AuthenticationFailed", message)
 
 
+# Anything a malformed credential can make the parsers raise; each becomes a
+# 401 with a fixed message, never a 500 and never the parser's own text
+# (mohawk's messages carry the MAC it expected).
+MALFORMED = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    RecursionError,
+    UnicodeError,
+)
+MAX_EXT_BYTES = 64 * 1024
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_HEADER_FIELDS = ("id", "ts", "nonce", "mac")
+_BEWIT = re.compile(r"[A-Za-z0-9_-]{1,8192}={0,2}")
+CERTIFICATE_FIELDS = ("version", "seed", "start", "expiry", "scopes", "signature")
+
+
 def _b64decode(text: str) -> bytes:
     text = text.replace("-", "+").replace("_", "/")
     return base64.b64decode(text + "=" * (-len(text) % 4))
 
 
+def _is_text(value: object) -> bool:
+    """A string that can be encoded (JSON lets lone surrogates through)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_time(value: object) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) < 2**53
+    )
+
+
 def _decode_ext(ext: str | None) -> dict:
     if not ext:
         return {}
+    if len(ext) > MAX_EXT_BYTES:
+        raise _unauthorized("Failed to parse ext: too long")
     try:
-        value = json.loads(_b64decode(ext))
-    except ValueError as exc:
+        value = strict_json.loads(_b64decode(ext))
+    except MALFORMED as exc:
         raise _unauthorized("Failed to parse ext") from exc
     if not isinstance(value, dict):
         raise _unauthorized("ext must be a JSON object")
@@ -98,7 +143,8 @@ def temporary_access_token(issuer_token: str, seed: str) -> str:
     return _hmac_b64(issuer_token, seed).replace("+", "-").replace("/", "_").rstrip("=")
 
 
-def _certificate_text(cert: dict, client_id: str) -> str:
+def certificate_text(cert: dict, client_id: str) -> str:
+    """The text a temporary credential's certificate signature is computed over."""
     lines = [f"version:{cert['version']}"]
     if "issuer" in cert:
         lines += [f"clientId:{client_id}", f"issuer:{cert['issuer']}"]
@@ -124,7 +170,7 @@ def issue_temporary_credentials(
         "seed": secrets.token_urlsafe(33),  # 44 characters, as Taskcluster's
         "issuer": issuer,
     }
-    cert["signature"] = _hmac_b64(issuer_token, _certificate_text(cert, client_id))
+    cert["signature"] = _hmac_b64(issuer_token, certificate_text(cert, client_id))
     return {
         "clientId": client_id,
         "accessToken": temporary_access_token(issuer_token, cert["seed"]),
@@ -133,35 +179,53 @@ def issue_temporary_credentials(
 
 
 class Authenticator:
-    """Checks the credentials of a request against the clients of the store."""
+    """Checks the credentials of a request against the clients of the store.
+
+    Every failure is a 401 whose message names what was wrong ("Bad mac",
+    "Stale timestamp") and never carries a computed MAC, signature or token."""
 
     def __init__(self, lookup: ClientLookup) -> None:
         self._lookup = lookup
 
+    def _client(self, client_id: str) -> tuple[str, list[str]] | None:
+        return self._lookup(client_id) if _is_text(client_id) else None
+
     def _key_and_scopes(self, client_id: str, ext: dict) -> tuple[str, list[str]]:
         cert = ext.get("certificate")
         if cert is None:
-            found = self._lookup(client_id)
+            found = self._client(client_id)
             if found is None:
-                raise _unauthorized(f"Unknown clientId {client_id!r}")
+                raise _unauthorized(f"Client ID {client_id!r} does not exist")
             return found
         if isinstance(cert, str):
             try:
-                cert = json.loads(cert)
+                cert = strict_json.loads(cert)
             except ValueError as exc:
                 raise _unauthorized("ext.certificate is not valid JSON") from exc
         return self._check_certificate(client_id, cert)
 
-    def _check_certificate(self, client_id: str, cert: object) -> tuple[str, list[str]]:
-        fields = ("version", "seed", "start", "expiry", "scopes", "signature")
-        if not isinstance(cert, dict) or any(f not in cert for f in fields):
-            raise _unauthorized("ext.certificate is malformed")
-        if cert["version"] != 1:
+    @staticmethod
+    def _check_certificate_fields(cert: object) -> dict:
+        if not isinstance(cert, dict):
+            raise _unauthorized("ext.certificate must be a JSON object")
+        missing = [f for f in CERTIFICATE_FIELDS if f not in cert]
+        if missing:
+            raise _unauthorized(f"ext.certificate lacks {', '.join(missing)}")
+        if cert["version"] != 1 or isinstance(cert["version"], bool):
             raise _unauthorized("ext.certificate.version must be 1")
-        if not isinstance(cert["scopes"], list) or not all(
-            isinstance(s, str) for s in cert["scopes"]
-        ):
+        for name in ("seed", "signature", *(["issuer"] if "issuer" in cert else [])):
+            if not _is_text(cert[name]):
+                raise _unauthorized(f"ext.certificate.{name} must be a string")
+        for name in ("start", "expiry"):
+            if not _is_time(cert[name]):
+                raise _unauthorized(f"ext.certificate.{name} must be a time in milliseconds")
+        scopes = cert["scopes"]
+        if not isinstance(scopes, list) or not all(_is_text(s) for s in scopes):
             raise _unauthorized("ext.certificate.scopes must be a list of strings")
+        return cert
+
+    def _check_certificate(self, client_id: str, cert: object) -> tuple[str, list[str]]:
+        cert = self._check_certificate_fields(cert)
         now_ms = time.time() * 1000
         if cert["start"] > now_ms + CERTIFICATE_SKEW_MS:
             raise _unauthorized("ext.certificate.start is in the future")
@@ -172,17 +236,17 @@ class Authenticator:
         issuer = cert.get("issuer", client_id)
         if "issuer" in cert and issuer == client_id:
             raise _unauthorized("ext.certificate.issuer must differ from the clientId it names")
-        found = self._lookup(issuer)
+        found = self._client(issuer)
         if found is None:
-            raise _unauthorized(f"Unknown issuer {issuer!r} of the temporary credentials")
+            raise _unauthorized(f"Client ID {issuer!r} (the certificate's issuer) does not exist")
         issuer_token, issuer_scopes = found
         if "issuer" in cert and not satisfies(issuer_scopes, f"auth:create-client:{client_id}"):
             raise _unauthorized(
                 f"Issuer {issuer} lacks auth:create-client:{client_id} to name these credentials"
             )
-        expected = _hmac_b64(issuer_token, _certificate_text(cert, client_id))
-        if not hmac.compare_digest(expected, str(cert["signature"])):
-            raise _unauthorized("ext.certificate has an invalid signature")
+        expected = _hmac_b64(issuer_token, certificate_text(cert, client_id))
+        if not hmac.compare_digest(expected.encode(), cert["signature"].encode()):
+            raise _unauthorized("ext.certificate has a bad signature")
         if not all(satisfies(issuer_scopes, s) for s in cert["scopes"]):
             raise _unauthorized("ext.certificate claims scopes its issuer does not have")
         return temporary_access_token(issuer_token, cert["seed"]), cert["scopes"]
@@ -190,7 +254,7 @@ class Authenticator:
     def _caller(self, client_id: str, scopes: list[str], ext: dict) -> Caller:
         restricted = ext.get("authorizedScopes")
         if restricted is not None:
-            if not isinstance(restricted, list) or not all(isinstance(s, str) for s in restricted):
+            if not isinstance(restricted, list) or not all(_is_text(s) for s in restricted):
                 raise _unauthorized("ext.authorizedScopes must be a list of strings")
             if not all(satisfies(scopes, s) for s in restricted):
                 raise _unauthorized("ext.authorizedScopes oversteps the client's scopes")
@@ -200,35 +264,51 @@ class Authenticator:
     def authenticate(
         self,
         method: str,
-        url: str,
+        url: str | None,
         authorization: str | None,
         bewit: str | None,
         body: bytes,
         content_type: str,
         canonical_url: str | None = None,
     ) -> Caller:
-        """The caller of a request; `url` is absolute, as the client signed it.
+        """The caller of a request; `url` is absolute, as the client signed it
+        (None when the request's Host cannot have been signed).
 
         A bewit is also accepted for `canonical_url`, the URL as the official
         clients build it from the root URL: a proxy in front of the sandbox
         (jupyter-server-proxy) changes the Host and re-encodes the path of
         the signed URLs it forwards."""
-        if authorization and bewit is not None:
+        authorization = authorization or None
+        if authorization is not None and bewit is not None:
             raise _unauthorized("Use either a Hawk header or a bewit, not both")
-        if authorization:
-            return self._from_header(method, url, authorization, body, content_type)
-        if bewit is not None:
-            urls = [url] if canonical_url in (None, url) else [url, canonical_url]
+        if authorization is None and bewit is None:
+            return ANONYMOUS
+        try:
+            if authorization is not None:
+                if url is None:
+                    raise _unauthorized("Bad Host header")
+                return self._from_header(method, url, authorization, body, content_type)
+            urls = [u for u in dict.fromkeys((url, canonical_url)) if u is not None]
             return self._from_bewit(method, urls, bewit)
-        return ANONYMOUS
+        except MALFORMED as exc:
+            log.debug("malformed credentials (%s)", type(exc).__name__)
+            raise _unauthorized("Bad credentials") from None
 
     def _from_header(
         self, method: str, url: str, header: str, body: bytes, content_type: str
     ) -> Caller:
+        scheme, _, rest = header.partition(" ")
+        if scheme.lower() != "hawk" or not rest.strip():
+            raise _unauthorized("Bad header format: expected Hawk credentials")
         try:
             parsed = mohawk.util.parse_authorization_header(header)
-        except mohawk.exc.HawkFail as exc:
-            raise _unauthorized(f"Malformed Hawk header: {exc}") from exc
+        except (mohawk.exc.HawkFail, *MALFORMED) as exc:
+            raise _unauthorized("Bad header format") from exc
+        missing = [f for f in _HEADER_FIELDS if not parsed.get(f)]
+        if missing:
+            raise _unauthorized(f"Missing attributes: {', '.join(missing)}")
+        if not _TIMESTAMP.fullmatch(parsed["ts"]):
+            raise _unauthorized("Bad timestamp: expected seconds since the epoch")
         ext = _decode_ext(parsed.get("ext"))
         key, scopes = self._key_and_scopes(parsed["id"], ext)
         try:
@@ -244,21 +324,28 @@ class Authenticator:
                 timestamp_skew_in_seconds=TIMESTAMP_SKEW,
             )
         except mohawk.exc.TokenExpired as exc:
-            raise _unauthorized("Hawk timestamp is outside the allowed 15 minutes skew") from exc
+            raise _unauthorized("Stale timestamp (more than 15 minutes off)") from exc
         except mohawk.exc.MisComputedContentHash as exc:
-            raise _unauthorized("Payload hash does not match the request body") from exc
+            raise _unauthorized("Bad payload hash") from exc
+        except mohawk.exc.MacMismatch as exc:
+            raise _unauthorized("Bad mac") from exc
         except mohawk.exc.HawkFail as exc:
-            raise _unauthorized(f"Hawk signature is invalid: {exc}") from exc
+            raise _unauthorized("Bad header format") from exc
         return self._caller(parsed["id"], scopes, ext)
 
     def _from_bewit(self, method: str, urls: list[str], bewit: str) -> Caller:
         if method != "GET":
-            raise _unauthorized("A bewit is only valid on GET requests")
+            raise _unauthorized("Invalid method: a bewit is only valid on GET requests")
+        if not bewit or not _BEWIT.fullmatch(bewit):
+            raise _unauthorized("Bad bewit")
+        bewit = bewit.rstrip("=")
         padded = bewit + "=" * (-len(bewit) % 4)
         try:
             parts = mohawk.bewit.parse_bewit(padded)
-        except (mohawk.exc.HawkFail, ValueError) as exc:
-            raise _unauthorized("Malformed bewit") from exc
+        except (mohawk.exc.HawkFail, *MALFORMED) as exc:
+            raise _unauthorized("Bad bewit") from exc
+        if not parts.id or not parts.mac or not _TIMESTAMP.fullmatch(parts.expiration):
+            raise _unauthorized("Bad bewit")
         ext = _decode_ext(parts.ext)
         key, scopes = self._key_and_scopes(parts.id, ext)
         for url in urls:
@@ -268,11 +355,10 @@ class Authenticator:
                     padded_url, lambda cid: {"id": cid, "key": key, "algorithm": "sha256"}
                 )
             except mohawk.exc.TokenExpired as exc:
-                raise _unauthorized("The signed URL has expired") from exc
-            except mohawk.exc.MacMismatch as exc:
-                mismatch = exc
+                raise _unauthorized("Access expired: the signed URL has expired") from exc
+            except mohawk.exc.MacMismatch:
                 continue
             except mohawk.exc.HawkFail as exc:
-                raise _unauthorized(f"The bewit is invalid: {exc}") from exc
+                raise _unauthorized("Bad bewit") from exc
             return self._caller(parts.id, scopes, ext)
-        raise _unauthorized(f"The bewit is invalid: {mismatch}")
+        raise _unauthorized("Bad mac")

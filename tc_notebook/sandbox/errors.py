@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aiohttp import web
+
 STATUS_BY_CODE = {
     "MalformedPayload": 400,
     "InvalidRequestArguments": 400,
@@ -12,10 +14,12 @@ STATUS_BY_CODE = {
     "InputError": 400,
     "AuthenticationFailed": 401,
     "InsufficientScopes": 403,
+    "AccessDenied": 403,  # the sandbox's blob store: a missing or bad URL signature
     "ResourceNotFound": 404,
     "RequestConflict": 409,
     "ResourceExpired": 410,
     "InputTooLarge": 413,
+    "TooManyRequests": 429,
     "InternalServerError": 500,
 }
 
@@ -51,3 +55,16 @@ def error_body(
         "message": error.message + footer,
         "requestInfo": {"method": method, "params": params, "payload": payload, "time": time},
     }
+
+
+def error_response(
+    error: APIError,
+    method: str,
+    time: str,
+    params: dict[str, str] | None = None,
+    payload: Any = None,
+) -> web.Response:
+    """`error` as a JSON response in Taskcluster's format."""
+    headers = {"WWW-Authenticate": "hawk"} if error.status == 401 else None
+    body = error_body(error, method, params or {}, {} if payload is None else payload, time)
+    return web.json_response(body, status=error.status, headers=headers)

@@ -9,14 +9,19 @@ is closed. This is what the `public/logs/live.log` reference points at.
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 from aiohttp import web
 
 from . import keys
+from .errors import APIError
+from .limits import Slots
 
 LIVELOG_PREFIX = "/sandbox/livelog/"
 CHUNK = 64 * 1024
+MAX_READERS = 128  # live-log responses streaming at once
+_PATH = re.compile(r"([A-Za-z0-9_-]{22})/([0-9]{1,9})")
 
 
 class LiveLog:
@@ -52,6 +57,7 @@ class LiveLogs:
 
     def __init__(self) -> None:
         self._logs: dict[tuple[str, int], LiveLog] = {}
+        self.readers = Slots("live-log readers", MAX_READERS)
 
     def open(self, task_id: str, run_id: int, path: Path) -> LiveLog:
         """Start the live log of a run, written to `path`."""
@@ -70,22 +76,25 @@ class LiveLogs:
 
 async def serve_livelog(request: web.Request) -> web.StreamResponse:
     """Stream a run's log as it is written; ends when the run's log closes."""
-    parts = request.path[len(LIVELOG_PREFIX) :].split("/")
-    if len(parts) != 2 or not parts[1].isdigit():
-        raise web.HTTPNotFound()
-    log = request.app[keys.LIVELOGS].get(parts[0], int(parts[1]))
-    if log is None:
-        raise web.HTTPNotFound(text="No live log for that run (it may have finished)\n")
-    reply = web.StreamResponse(
-        headers={
-            "Content-Type": "text/plain; charset=utf-8",
-            "Cache-Control": "no-cache",
-            "X-Accel-Buffering": "no",
-        }
-    )
-    reply.enable_chunked_encoding()
-    await reply.prepare(request)
-    with open(log.path, "rb") as source:
+    found = _PATH.fullmatch(request.path[len(LIVELOG_PREFIX) :])
+    livelogs: LiveLogs = request.app[keys.LIVELOGS]
+    log = livelogs.get(found[1], int(found[2])) if found else None
+    try:
+        source = open(log.path, "rb") if log else None  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        source = None
+    if source is None:
+        raise APIError("ResourceNotFound", "No live log for that run (it may have finished)")
+    with source, livelogs.readers.hold():
+        reply = web.StreamResponse(
+            headers={
+                "Content-Type": "text/plain; charset=utf-8",
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        reply.enable_chunked_encoding()
+        await reply.prepare(request)
         while True:
             chunk = source.read(CHUNK)
             if chunk:
@@ -94,5 +103,5 @@ async def serve_livelog(request: web.Request) -> web.StreamResponse:
             if log.closed:
                 break
             await log.changed()
-    await reply.write_eof()
+        await reply.write_eof()
     return reply

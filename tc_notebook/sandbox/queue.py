@@ -14,14 +14,15 @@ import hmac
 import json
 import time
 import urllib.parse
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from . import strict_json
 from .auth import issue_temporary_credentials
 from .errors import APIError
+from .limits import Slots
 from .store import PRIORITIES, ROOT_CLIENT_ID, Store, iso, iso_in, now, parse_time
 
 MAX_RUNS = 50
@@ -31,6 +32,9 @@ ARTIFACT_AFTER_EXCEPTION = timedelta(minutes=25)
 PUT_URL_SECONDS = 45 * 60
 SIGNED_GET_SECONDS = 30 * 60
 ANY_QUEUE = "*"  # key of the waiters for pending work in any queue
+MAX_PAGE = 1000
+MAX_TOKEN_CHARS = 4096
+MAX_OFFSET = 2**53  # beyond every list, and within SQLite's integers
 RETRYING_REASONS = {"worker-shutdown": "retry", "intermittent-task": "task-retry"}
 
 Authorize = Callable[..., None]
@@ -47,6 +51,7 @@ class QueueSettings:
     resolver_interval: float = 1.0
     max_request_bytes: int = 10 * 1024 * 1024
     max_blob_bytes: int = 5 * 1024**3
+    max_long_polls: int = 256  # claimWork and pending-queues requests waiting at once
 
 
 def _conflict(message: str, **details: Any) -> APIError:
@@ -64,16 +69,19 @@ def encode_token(value: Any) -> str:
 
 def decode_token(token: str | None) -> Any:
     """The value of a continuation token; None when absent or unreadable."""
-    if not token:
+    if not token or len(token) > MAX_TOKEN_CHARS:
         return None
     try:
-        return json.loads(base64.urlsafe_b64decode(token.encode()))
+        return strict_json.loads(base64.urlsafe_b64decode(token.encode()))
     except (ValueError, binascii.Error):
         return None
 
 
 def _page_size(limit: str | None) -> int:
-    return min(int(limit), 1000) if limit else 1000
+    """The page size asked for (digits only, checked by the API), at most 1000."""
+    if not limit:
+        return MAX_PAGE
+    return min(int(limit), MAX_PAGE) if len(limit) <= 4 else MAX_PAGE
 
 
 class QueueService:
@@ -83,7 +91,8 @@ class QueueService:
         self.store = store
         self.settings = settings
         self.root_url = root_url
-        self._claim_waiters: dict[str, set[asyncio.Future]] = defaultdict(set)
+        self._claim_waiters: dict[str, set[asyncio.Future]] = {}
+        self.long_polls = Slots("long polls (claimWork, pending-queues)", settings.max_long_polls)
         self.transition_listeners: list[Callable[[str, dict], None]] = []
 
     # -- status ------------------------------------------------------------
@@ -369,8 +378,10 @@ class QueueService:
         if not token:
             return 0
         offset = decode_token(token)
-        if not isinstance(offset, int) or offset < 0:
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise APIError("InputError", "Invalid continuation token")
+        if offset > MAX_OFFSET:
+            raise APIError("InputError", "Invalid continuation token: offset out of range")
         return offset
 
     def _page_of_tasks(
@@ -421,6 +432,26 @@ class QueueService:
 
     # -- workers -----------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _waiter(self, task_queue_id: str) -> Iterator[asyncio.Future]:
+        """A future resolved when `task_queue_id` (or, for ANY_QUEUE, any queue)
+        gets pending work; its bookkeeping is gone when the block ends."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._claim_waiters.setdefault(task_queue_id, set()).add(waiter)
+        try:
+            yield waiter
+        finally:
+            waiters = self._claim_waiters.get(task_queue_id)
+            if waiters is not None:
+                waiters.discard(waiter)
+                if not waiters:
+                    del self._claim_waiters[task_queue_id]
+
+    @property
+    def waited_on(self) -> list[str]:
+        """Task queues that long polls are waiting on now (`*`: any queue)."""
+        return sorted(self._claim_waiters)
+
     def _wake_claimers(self, task_queue_id: str) -> None:
         waiters = self._claim_waiters.pop(task_queue_id, set())
         waiters |= self._claim_waiters.pop(ANY_QUEUE, set())
@@ -435,18 +466,17 @@ class QueueService:
         to `timeout` seconds for one."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + timeout
-        while True:
-            waiter = loop.create_future()
-            self._claim_waiters[ANY_QUEUE].add(waiter)
-            try:
-                queues = [q for q in self.store.pending_queue_ids() if not wanted or q in wanted]
-                remaining = give_up - loop.time()
-                if queues or remaining <= 0:
-                    return queues
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(waiter, remaining)
-            finally:
-                self._claim_waiters[ANY_QUEUE].discard(waiter)
+        with self.long_polls.hold():
+            while True:
+                with self._waiter(ANY_QUEUE) as waiter:
+                    queues = [
+                        q for q in self.store.pending_queue_ids() if not wanted or q in wanted
+                    ]
+                    remaining = give_up - loop.time()
+                    if queues or remaining <= 0:
+                        return queues
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(waiter, remaining)
 
     def _credentials(
         self, task: dict[str, Any], run_id: int, worker_group: str, worker_id: str, taken_until: str
@@ -513,19 +543,17 @@ class QueueService:
         )
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.settings.claim_work_wait
-        while True:
-            waiter = loop.create_future()
-            self._claim_waiters[task_queue_id].add(waiter)
-            claims = self._claim_pending(task_queue_id, body)
-            remaining = give_up - loop.time()
-            if claims or remaining <= 0:
-                self._claim_waiters[task_queue_id].discard(waiter)
-                return {"tasks": claims}
-            try:
-                await asyncio.wait_for(waiter, remaining)
-            except asyncio.TimeoutError:
-                self._claim_waiters[task_queue_id].discard(waiter)
-                return {"tasks": []}
+        with self.long_polls.hold():
+            while True:
+                with self._waiter(task_queue_id) as waiter:
+                    claims = self._claim_pending(task_queue_id, body)
+                    remaining = give_up - loop.time()
+                    if claims or remaining <= 0:
+                        return {"tasks": claims}
+                    try:
+                        await asyncio.wait_for(waiter, remaining)
+                    except asyncio.TimeoutError:
+                        return {"tasks": []}
 
     def _run(self, task: dict[str, Any], run_id: int) -> dict[str, Any]:
         if run_id >= len(task["runs"]):

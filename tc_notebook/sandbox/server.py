@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import shutil
 import socket
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +21,11 @@ from aiohttp import web
 
 from . import api, blobs, keys
 from .auth import Authenticator
+from .errors import APIError, error_response
 from .livelog import LIVELOG_PREFIX, LiveLogs, serve_livelog
 from .queue import QueueService, QueueSettings
 from .schemas import SchemaSet
-from .store import ROOT_CLIENT_ID, Store
+from .store import ROOT_CLIENT_ID, Store, iso, now
 from .worker import PENDING_QUEUES_PATH, Worker
 
 log = logging.getLogger(__name__)
@@ -88,19 +91,31 @@ class SandboxServer:
             raise
         self.port = sock.getsockname()[1]
         self.service = QueueService(self.store, self.settings, self.root_url)
-        app = web.Application(client_max_size=self.settings.max_request_bytes)
+        app = web.Application(
+            client_max_size=self.settings.max_request_bytes, middlewares=[errors_as_json]
+        )
         app[keys.SERVICE] = self.service
         app[keys.AUTHENTICATOR] = Authenticator(self.store.client)
         app[keys.OUTPUT_SCHEMAS] = self.output_schemas
         app[keys.STARTED] = time.monotonic()
-        app.router.add_route("*", api.API_PREFIX + "/{tail:.*}", api.dispatch)
-        app.router.add_get(api.SCHEMA_PREFIX + "{name:.*}", api.serve_schema)
-        app.router.add_put(blobs.BLOB_PREFIX + "{tail:.*}", blobs.put_blob)
-        app.router.add_get(blobs.BLOB_PREFIX + "{tail:.*}", blobs.get_blob)
+        # `[\s\S]*`, not `.*`: a path may hold a (percent-encoded) newline,
+        # which must reach the handlers' own checks rather than a bare 404.
+        app.router.add_route("*", api.API_PREFIX + r"/{tail:[\s\S]*}", api.dispatch)
+        app.router.add_get(api.SCHEMA_PREFIX + r"{name:[\s\S]*}", api.serve_schema)
+        app.router.add_put(blobs.BLOB_PREFIX + r"{tail:[\s\S]*}", blobs.put_blob)
+        app.router.add_get(blobs.BLOB_PREFIX + r"{tail:[\s\S]*}", blobs.get_blob)
         app[keys.LIVELOGS] = self.livelogs
-        app.router.add_get(LIVELOG_PREFIX + "{tail:.*}", serve_livelog)
+        app.router.add_get(LIVELOG_PREFIX + r"{tail:[\s\S]*}", serve_livelog)
         app.router.add_get(PENDING_QUEUES_PATH, pending_queues)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1)
+        # handler_cancellation: a long poll (claimWork, pending-queues, a live
+        # log) ends as soon as its client goes away.
+        self._runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            shutdown_timeout=1,
+            handler_cancellation=True,
+        )
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
         self._resolver = asyncio.create_task(self._resolve_forever())
@@ -151,13 +166,42 @@ class SandboxServer:
 async def pending_queues(request: web.Request) -> web.StreamResponse:
     """Sandbox-only long poll for the worker: `{taskQueueIds}` with pending work."""
     wanted = {q for q in request.query.get("taskQueueIds", "").split(",") if q}
-    try:
-        wait = min(max(float(request.query.get("wait", "20")), 0), 60)
-    except ValueError:
-        raise web.HTTPBadRequest(text="wait must be a number of seconds\n") from None
+    wait_text = request.query.get("wait", "20")
+    if not re.fullmatch(r"[0-9]{1,2}(\.[0-9]{1,3})?", wait_text) or float(wait_text) > 60:
+        raise APIError("InvalidRequestArguments", "wait must be a number of seconds from 0 to 60")
     service: QueueService = request.app[keys.SERVICE]
-    queues = await service.wait_for_pending_queues(wait, wanted or None)
+    queues = await service.wait_for_pending_queues(float(wait_text), wanted or None)
     return web.json_response({"taskQueueIds": queues})
+
+
+# Codes for the errors aiohttp itself raises; a wrong method is a 404, as in
+# Taskcluster's services, and any other 4xx a 400.
+_CODE_BY_STATUS = {404: "ResourceNotFound", 405: "ResourceNotFound", 413: "InputTooLarge"}
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every error of every route in Taskcluster's format, and no traceback
+    outside the log: the API's own errors are already shaped so."""
+    moment = iso(now())
+    try:
+        return await handler(request)
+    except APIError as error:
+        return error_response(error, request.method, moment)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _CODE_BY_STATUS.get(exc.status, "InvalidRequestArguments")
+        reason = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        error = APIError(code, "{{reason}}", reason=reason.strip())
+        return error_response(error, request.method, moment)
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        incident = uuid.uuid4()
+        log.exception("incident %s at %s %s", incident, request.method, request.path)
+        error = APIError("InternalServerError", f"Internal Server Error, incidentId {incident}.")
+        return error_response(error, request.method, moment)
 
 
 class Sandbox:

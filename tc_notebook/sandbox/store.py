@@ -77,6 +77,7 @@ CREATE TABLE IF NOT EXISTS artifacts (
 PRIORITIES = ("highest", "very-high", "high", "medium", "low", "very-low", "lowest")
 
 ROOT_CLIENT_ID = "root"
+PARTIAL_SUFFIX = ".partial"  # blob uploads in progress; never served
 
 
 def now() -> datetime:
@@ -92,11 +93,15 @@ def iso(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
-    """Parse an ISO-8601 date-time (with `Z` or an offset)."""
+    """Parse an ISO-8601 date-time (with `Z` or an offset), in UTC; ValueError
+    also when it leaves the years 1 to 9999 once in UTC."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{text} is out of range once in UTC") from None
 
 
 def iso_in(seconds: float) -> str:
@@ -130,6 +135,12 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
         self.root_token = self._ensure_root_client()
+        self._remove_partial_uploads()
+
+    def _remove_partial_uploads(self) -> None:
+        """Uploads cut short by a crash: their bytes never became a blob."""
+        for partial in self.blob_dir.glob(f"*/*/.*{PARTIAL_SUFFIX}"):
+            partial.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Close the database and release the data directory."""
@@ -388,6 +399,14 @@ class Store:
                 int(artifact["present"]),
                 json.dumps(artifact["details"]),
             ),
+        )
+
+    def set_content_length(self, task_id: str, run_id: int, name: str, size: int) -> None:
+        """Record the size of an s3 artifact's stored bytes (nothing else of its row)."""
+        self.db.execute(
+            "UPDATE artifacts SET content_length = ? WHERE task_id = ? AND run_id = ?"
+            " AND name = ? AND storage_type = 's3'",
+            (size, task_id, run_id, name),
         )
 
     def artifacts(
