@@ -640,3 +640,30 @@ def test_blob_over_the_limit_is_413(make_sandbox):
     assert_error(res, 413, "InputTooLarge")
     res = requests.get(queue.buildUrl("getArtifact", task_id, 0, "public/big.bin"), timeout=10)
     assert_error(res, 404, "ResourceNotFound")
+
+
+def test_live_log_readers_are_counted_and_released(tmp_path):
+    """A live-log reader that goes away frees its place at once."""
+    from tc_notebook.sandbox import Sandbox
+
+    with Sandbox(tmp_path / "data", capacity=1) as sandbox:
+        queue = make_queue(sandbox.root_url, sandbox.credentials)
+        task_id = new_task_id()
+        queue.createTask(task_id, make_task(
+            "sandbox/tests", payload={"image": "none", "command": ["sleep", "30"],
+                                      "maxRunTime": 60}))
+        livelogs = sandbox.server.livelogs
+        wait_until(lambda: livelogs.get(task_id, 0), 15, message="the run's live log")
+        where = urllib.parse.urlsplit(sandbox.root_url)
+        readers = []
+        for _ in range(3):
+            conn = socket.create_connection((where.hostname, where.port), timeout=10)
+            conn.sendall(f"GET /sandbox/livelog/{task_id}/0 HTTP/1.1\r\n"
+                         f"Host: {where.netloc}\r\n\r\n".encode())
+            assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+            readers.append(conn)
+        wait_until(lambda: livelogs.readers.used == 3, 5, message="3 live-log readers")
+        for conn in readers:
+            conn.close()
+        wait_until(lambda: livelogs.readers.used == 0, 5, message="the readers to be released")
+        queue.cancelTask(task_id)
