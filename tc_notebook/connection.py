@@ -14,13 +14,15 @@ import os
 import threading
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import taskcluster
-import taskcluster.aio
 
-from .sandbox import Sandbox
+if TYPE_CHECKING:  # imported when used: a real deployment needs neither
+    import aiohttp
+    import taskcluster.aio
+
+    from .sandbox import Sandbox
 
 _embedded: Sandbox | None = None
 _embedded_lock = threading.Lock()
@@ -70,6 +72,8 @@ class Connection:
         self, session: aiohttp.ClientSession | None = None, **extra: Any
     ) -> taskcluster.aio.Queue:
         """An asyncio Queue client on the running loop (for widgets)."""
+        import taskcluster.aio
+
         return taskcluster.aio.Queue(self.options(**extra), session=session)
 
     def browser_url(self, url: str) -> str:
@@ -132,6 +136,8 @@ def proxy_prefix() -> str | None:
 def embedded_sandbox() -> Sandbox:
     """This process's sandbox, started on first use and stopped at exit."""
     global _embedded
+    from .sandbox import Sandbox
+
     with _embedded_lock:
         if _embedded is None:
             _embedded = Sandbox().start()

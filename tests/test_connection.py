@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 import tc_notebook.connection as connection
@@ -54,3 +57,16 @@ def test_browser_url_through_jupyter_server_proxy(monkeypatch):
     assert conn.browser_url(url) == proxied
     assert connect("https://tc.example.com").browser_url("https://tc.example.com/a") == (
         "https://tc.example.com/a")
+
+
+def test_import_does_not_load_the_sandbox():
+    """`import tc_notebook` is cheap for a real deployment: no sandbox, no
+    aiohttp server, no jsonschema until a sandbox is asked for."""
+    code = (
+        "import sys, tc_notebook\n"
+        "heavy = {'tc_notebook.sandbox', 'aiohttp.web', 'jsonschema'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
