@@ -32,6 +32,7 @@ def test_cancel_asks_first_then_cancels_a_long_task(conn):
     async def body():
         task_id = create(conn, "sleep 30")
         view = TaskView(conn, task_id)
+        await view.ready()  # the buttons wait for the view's own load
         await until(lambda: view.state == "running")
         assert not view.cancel_button.disabled and view.rerun_button.disabled
         assert not visible(view.confirm_box)
@@ -67,6 +68,7 @@ def test_rerun_asks_first_then_follows_the_new_run(conn):
     async def body():
         task_id = create(conn, "echo first run")
         view = TaskView(conn, task_id)
+        await view.ready()
         await until(lambda: view.state == "completed")
         assert view.run_id == 0 and not view.badge.polling
         assert view.cancel_button.disabled and not view.rerun_button.disabled
@@ -142,6 +144,7 @@ def test_queue_errors_from_actions_are_shown(conn, sandbox):
     async def body():
         task_id = create(conn, "true")
         view = TaskView(reader, task_id)
+        await view.ready()
         await until(lambda: view.state == "completed")
         view.rerun_button.click()
         view.yes_button.click()
