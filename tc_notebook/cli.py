@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 from . import replay
+from .lab import LabError, run_lab
 from .sandbox import QueueSettings, SandboxServer
+from .sandbox.store import DataDirInUse
 from .tutorial import TUTORIAL_TASK_QUEUE
 
 
@@ -94,12 +96,21 @@ def _parser() -> argparse.ArgumentParser:
         help=f"task queue to use (default {TUTORIAL_TASK_QUEUE})",
     )
     lab = commands.add_parser("lab", help="open the tutorial notebooks in JupyterLab, on a sandbox")
-    lab.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
+    lab.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="JupyterLab's port (default 8888, or a free one when 8888 is taken; 0: any)",
+    )
     lab.add_argument(
         "--data-dir", type=Path, default=None, help=f"sandbox state (default {default_data_dir()})"
     )
     lab.add_argument(
-        "--notebook-dir", type=Path, default=None, help="folder to open (default ./notebooks)"
+        "--notebook-dir",
+        type=Path,
+        default=None,
+        help="folder to open (default ./notebooks in a clone, else a copy of the"
+        " tutorial in ./tc-notebook-tutorial)",
     )
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     return parser
@@ -113,7 +124,7 @@ def _env_lines(server: SandboxServer) -> list[tuple[str, str]]:
     ]
 
 
-def _log_transition(event: str, status: dict) -> None:
+def log_transition(event: str, status: dict) -> None:
     """One line per run change; a retry also logs how the run before it ended."""
     log = logging.getLogger("tc_notebook.transitions")
     runs = status["runs"]
@@ -150,7 +161,7 @@ async def _serve_sandbox(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     await server.start()
-    server.service.transition_listeners.append(_log_transition)
+    server.service.transition_listeners.append(log_transition)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -175,16 +186,28 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of `tc-notebook`."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    try:
+        return _run(args)
+    except DataDirInUse as exc:
+        print(
+            f"tc-notebook: {exc} (is another tc-notebook running?); stop it,"
+            " or pass --data-dir to use another folder",
+            file=sys.stderr,
+        )
+    except LabError as exc:
+        print(f"tc-notebook: {exc}", file=sys.stderr)
+    return 1
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "sandbox":
         return asyncio.run(_serve_sandbox(args))
     if args.command == "replay":
         return replay.main(args.task_queue)
     if args.command == "lab":
-        from .lab import find_notebooks, run_lab
-
         return run_lab(
             args.data_dir or default_data_dir(),
-            args.notebook_dir or find_notebooks(),
+            args.notebook_dir,
             args.port,
             not args.no_browser,
             SANDBOX_CLAIM_TIMEOUT,
