@@ -40,7 +40,7 @@ PARAM_PATTERNS = {
     "taskGroupId": SLUGID,
     "runId": r"^[1-9]*[0-9]+$",  # matched whole, as are the others
     "taskQueueId": r"^[a-zA-Z0-9-_]{1,38}/[a-z]([-a-z0-9]{0,36}[a-z0-9])?$",
-    "name": r"^[\x20-\x7e]+$",
+    "name": r"^[\x20-\x7e]{1,1024}$",  # Taskcluster lists names of at most 1024
 }
 WILDCARD_PARAMS = {"taskQueueId", "name"}  # may hold raw slashes
 MAX_RUN_ID_DIGITS = 9  # a longer runId names no run, and would not fit SQLite
