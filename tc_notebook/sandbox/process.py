@@ -5,6 +5,7 @@ outlive or crash apart from it)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +29,7 @@ class SandboxProcess:
         self.data_dir = Path(data_dir)
         self.args = [str(a) for a in args]
         self.requested_port = port
+        self._temporary_log_dir = log_dir is None  # removed by stop()
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="tc-sandbox-process-"))
         self.env_file = self.log_dir / "sandbox.env"
         self.log_path = self.log_dir / "sandbox.log"
@@ -98,16 +100,20 @@ class SandboxProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def stop(self, timeout: float = 15) -> int:
-        """SIGTERM (running tasks are reported worker-shutdown); kill after `timeout`."""
-        if self.process is None:
-            return 0
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                return self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        return self.process.wait()
+        """SIGTERM (running tasks are reported worker-shutdown); kill after
+        `timeout`. A log folder of its own making is removed."""
+        code = 0
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+                try:
+                    self.process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+            code = self.process.wait()
+        if self._temporary_log_dir:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
+        return code
 
     def kill(self) -> None:
         """SIGKILL, as a crash would (running tasks are left to expire)."""
