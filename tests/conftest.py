@@ -81,3 +81,31 @@ def queue(sandbox):
 def anon(sandbox):
     """Queue client without credentials."""
     return make_queue(sandbox.root_url)
+
+
+class Gate:
+    """A file a task's command waits for, so that a test, not the clock,
+    decides when the task may finish."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.chmod(0o777)  # tasks may run as another user (see the README)
+        self.path = folder / "open"
+
+    def wait(self, before: str = "true") -> str:
+        """A shell script: `before`, then wait until the gate opens."""
+        return f"{before}; while [ ! -e {self.path} ]; do sleep 0.05; done"
+
+    def open(self) -> None:
+        """Let the waiting task go on."""
+        self.path.touch()
+
+
+@pytest.fixture
+def gate():
+    """A Gate in a folder of its own, removed afterwards."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="tc-gate-"))
+    yield Gate(folder)
+    shutil.rmtree(folder, ignore_errors=True)

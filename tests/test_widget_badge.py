@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 from widget_helpers import create, run, until
@@ -22,13 +21,15 @@ def conn(tmp_path_factory):
         yield Connection(sandbox.root_url, sandbox.credentials, sandbox)
 
 
-def test_badge_follows_task_to_completion_and_stops_polling(conn):
+def test_badge_follows_task_to_completion_and_stops_polling(conn, gate):
     """pending → running → completed; polling stops once resolved."""
     async def body():
-        task_id = create(conn, "sleep 1")
+        task_id = create(conn, gate.wait())
         badge = StatusBadge(conn, task_id)
         states = [badge.state]
         badge.observe(lambda change: states.append(change["new"]), "state")
+        await until(lambda: badge.state == "running")
+        gate.open()
         assert await badge.wait() == "completed"
         assert states[-2:] == ["running", "completed"]
         assert "pending" in states or states[1] == "running"
@@ -76,17 +77,16 @@ def test_badge_restarts_after_rerun(conn):
 def test_badge_reconnects_after_sandbox_restart(tmp_path):
     """A dropped sandbox shows reconnecting; after a restart on the same port
     and data directory the badge recovers and follows the retry to the end."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     settings = QueueSettings(resolver_interval=0.2)
-    first = Sandbox(tmp_path / "data", port=port, settings=settings, capacity=2).start()
+    first = Sandbox(tmp_path / "data", settings=settings, capacity=2).start()
+    port = first.server.port  # the second sandbox takes it over
     conn = Connection(first.root_url, first.credentials)
     second = None
 
     async def body():
         nonlocal second
-        task_id = create(conn, "sleep 2")
+        # Run 0 outlasts the first sandbox; its retry ends at once.
+        task_id = create(conn, 'if [ "$RUN_ID" = 0 ]; then sleep 60; fi')
         badge = StatusBadge(conn, task_id)
         await until(lambda: badge.state == "running")
         await asyncio.get_running_loop().run_in_executor(None, first.stop)
@@ -113,16 +113,18 @@ def test_blocking_wait_in_a_script(conn):
     assert badge.wait_blocking(timeout=20) == "completed"
 
 
-def test_live_log_shows_lines_before_the_task_ends(conn):
-    """Lines printed every 100 ms appear in the widget while the run is going."""
+def test_live_log_shows_lines_before_the_task_ends(conn, gate):
+    """Lines printed while the run is going appear in the widget before it ends."""
     async def body():
-        task_id = create(conn, "for i in $(seq 1 20); do echo tick $i; sleep 0.1; done")
+        ticks = "for i in $(seq 1 20); do echo tick $i; sleep 0.01; done"
+        task_id = create(conn, gate.wait(ticks))
         log = LiveLog(conn, task_id)
         badge = StatusBadge(conn, task_id)
         await until(lambda: any("tick 3" in line for line in log.lines))
         assert badge.state != "completed"
         assert conn.queue.status(task_id)["status"]["state"] == "running"
         assert log.phase == "streaming"
+        gate.open()
         text = await log.wait()
         assert log.phase == "final"
         assert "tick 20" in text and "exit code 0" in text
