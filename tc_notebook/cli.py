@@ -60,7 +60,9 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="ID=SCOPES",
-        help="add a client with comma-separated scopes",
+        help="add a client with comma-separated scopes; scopes restrict API calls, not what"
+        " a task's command can read: unless the sandbox runs as root (tasks then run as"
+        " nobody), tasks run as its user and can read its data directory and root token",
     )
     sandbox.add_argument(
         "--claim-timeout",

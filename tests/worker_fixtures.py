@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import shutil
 import signal
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -246,6 +248,16 @@ def cli(tmp_path) -> Iterator[Callable[..., CliSandbox]]:
     yield factory
     for sandbox in started:
         sandbox.kill()
+
+
+@pytest.fixture
+def task_tmp() -> Iterator[Path]:
+    """A directory tasks can write to: as root, the sandbox runs them as nobody,
+    who cannot reach pytest's tmp_path."""
+    path = Path(tempfile.mkdtemp(prefix="tc-task-tmp-"))
+    path.chmod(0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

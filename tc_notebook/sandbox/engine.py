@@ -1,7 +1,8 @@
 """The process engine: runs a task's commands as local processes.
 
 Each command runs by argv (no shell unless the command names one) in its own
-process group, so a timeout or a cancel kills everything the task started.
+process group, so a timeout or a cancel kills everything the task started;
+the guard is told of each group, so that a crash of the sandbox does too.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from .guard import Guard
+from .taskuser import TaskUser
 
 # What a task sees of the worker's environment; everything else is dropped.
 INHERITED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "TMPDIR")
@@ -49,10 +53,13 @@ async def run_commands(
     env: dict[str, str],
     write: Callable[[bytes], None],
     max_run_time: float,
+    guard: Guard | None = None,
+    user: TaskUser | None = None,
 ) -> Outcome:
     """Run commands in sequence until one fails; output goes to `write`.
 
-    Cancelling the coroutine kills the running process group."""
+    Each process group is reported to `guard`; commands run as `user` (None:
+    as this process). Cancelling the coroutine kills the running process group."""
     loop = asyncio.get_running_loop()
     give_up = loop.time() + max_run_time
     exit_code = 0
@@ -60,21 +67,25 @@ async def run_commands(
         # Output goes through a pipe of our own rather than asyncio's, whose
         # wait() would also wait for every process that inherited the pipe.
         read_end, write_end = os.pipe()
+        spawned, as_user = user.spawn(argv) if user else (argv, {})
         try:
             process = await asyncio.create_subprocess_exec(
-                *argv,
+                *spawned,
                 cwd=cwd,
                 env=env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=write_end,
                 stderr=write_end,
                 start_new_session=True,
+                **as_user,
             )
         except OSError as exc:
             os.close(read_end)
             return Outcome(exit_code=None, error=f"cannot start {argv[0]!r}: {exc.strerror}")
         finally:
             os.close(write_end)
+        if guard:
+            guard.started(process.pid)
         output = asyncio.StreamReader()
         pipe, _ = await loop.connect_read_pipe(
             lambda output=output: asyncio.StreamReaderProtocol(output), open(read_end, "rb", 0)
@@ -92,6 +103,8 @@ async def run_commands(
             raise
         finally:
             pipe.close()
+            if guard:
+                guard.ended(process.pid)
         exit_code = process.returncode
         if exit_code != 0:
             break

@@ -26,7 +26,7 @@ from .livelog import LIVELOG_PREFIX, LiveLogs, serve_livelog
 from .queue import QueueService, QueueSettings
 from .schemas import SchemaSet
 from .store import ROOT_CLIENT_ID, Store, iso, now
-from .worker import PENDING_QUEUES_PATH, Worker
+from .worker import PENDING_QUEUES_PATH, Worker, clear_previous_runs
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,10 @@ class SandboxServer:
         output_schema_dir: Path | None = None,
         capacity: int | None = None,
         task_queues: list[str] | None = None,
+        temporary: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.temporary = temporary  # the data directory goes when the sandbox does
         self.capacity, self.task_queues = capacity, task_queues
         self.livelogs = LiveLogs()
         self.worker: Worker | None = None
@@ -80,6 +82,7 @@ class SandboxServer:
     async def start(self) -> None:
         """Open the data directory, bind, and start serving."""
         self.store = Store(self.data_dir)
+        clear_previous_runs(self.data_dir / "work")
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -127,6 +130,7 @@ class SandboxServer:
                 self.data_dir / "work",
                 capacity=self.capacity,
                 task_queues=self.task_queues,
+                remove_at_end=(self.data_dir,) if self.temporary else (),
             )
             self._worker_task = asyncio.create_task(self.worker.run())
 
@@ -233,6 +237,7 @@ class Sandbox:
             output_schema_dir=output_schema_dir,
             capacity=capacity,
             task_queues=task_queues,
+            temporary=self._temporary,
         )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None

@@ -1,6 +1,9 @@
 """The sandbox worker: claims tasks through the queue's HTTP API with the
 official client, runs them with the process engine, streams the live log,
 uploads artifacts and reports the outcome, as a Taskcluster worker does.
+
+Runs' live logs are `<work dir>/<taskId>-<runId>.log`; their working
+directories are made by `TaskDirectories`, owned by the task user.
 """
 
 from __future__ import annotations
@@ -11,19 +14,23 @@ import logging
 import mimetypes
 import os
 import shutil
+import stat
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import aiohttp
 import taskcluster.aio
 from taskcluster.exceptions import TaskclusterRestFailure
 
 from .engine import Outcome, run_commands, task_environment
+from .guard import MARKER_VARIABLE, Guard, kill_marked, marker_for
 from .livelog import LIVELOG_PREFIX, LiveLog, LiveLogs
+from .opener import Opener, UserOpener
 from .payload import ArtifactSpec, MalformedPayload, Payload, parse_payload
 from .store import iso, now, parse_time
+from .taskuser import TaskDirectories, remove_entries, task_user
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,15 @@ def content_type_of(*paths: Path) -> str:
     return "application/octet-stream"
 
 
+def clear_previous_runs(work_dir: Path) -> None:
+    """Remove what runs of an earlier sandbox process on this data directory left:
+    their task processes (should its guard have died too), working directories
+    and live-log files. Call with the data directory locked, before a worker starts."""
+    kill_marked(marker_for(work_dir))
+    TaskDirectories(work_dir, task_user()).clear()
+    remove_entries(work_dir)
+
+
 class Worker:
     """Claims and runs tasks until stopped. Runs on the caller's event loop."""
 
@@ -64,14 +80,21 @@ class Worker:
         task_queues: list[str] | None = None,
         worker_group: str = "sandbox",
         worker_id: str = "local",
+        remove_at_end: tuple[Path, ...] = (),
     ) -> None:
         self.root_url = root_url
+        self.remove_at_end = remove_at_end  # folders the guard removes once all is over
         self.credentials = credentials
         self.livelogs = livelogs
         self.work_dir = Path(work_dir)
         self.capacity = capacity or os.cpu_count() or 1
         self.task_queues = task_queues
         self.worker_group, self.worker_id = worker_group, worker_id
+        self.user = task_user()
+        self.directories = TaskDirectories(self.work_dir, self.user)
+        self.marker = marker_for(self.work_dir)
+        self.guard: Guard | None = None
+        self.opener = UserOpener(self.user.uid, self.user.gid) if self.user else Opener()
         self._running: dict[asyncio.Task, tuple[str, int]] = {}
         self._session: aiohttp.ClientSession | None = None
         self._claim_loop: asyncio.Task | None = None
@@ -87,6 +110,8 @@ class Worker:
         self._claim_loop = asyncio.current_task()
         self._session = aiohttp.ClientSession()
         self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.directories.prepare()
+        self.guard = Guard(self.marker, self.directories.root, self.remove_at_end)
         queue = self._queue(self.credentials)
         try:
             while True:
@@ -115,6 +140,8 @@ class Worker:
         finally:
             await self._shutdown_runs()
             await self._session.close()
+            self.guard.close()
+            self.opener.close()
 
     def stop(self) -> None:
         """End the claim loop; running tasks are killed and reported worker-shutdown."""
@@ -157,7 +184,7 @@ class TaskRun:
         self.taken_until = claim["takenUntil"]
         self.claim_seconds = (parse_time(self.taken_until) - now()).total_seconds()
         self.queue = worker._queue(claim["credentials"])
-        self.directory = worker.work_dir / f"{self.task_id}-{self.run_id}"
+        self.directory = worker.directories.root / f"{self.task_id}-{self.run_id}"
         self.log: LiveLog | None = None
         self.started = time.monotonic()
 
@@ -189,9 +216,7 @@ class TaskRun:
             shutil.rmtree(self.directory, ignore_errors=True)
 
     async def _execute(self) -> None:
-        if self.directory.exists():
-            shutil.rmtree(self.directory)
-        self.directory.mkdir(parents=True)
+        self.worker.directories.make(self.directory.name)
         log_path = self.worker.work_dir / f"{self.task_id}-{self.run_id}.log"
         self.log = self.worker.livelogs.open(self.task_id, self.run_id, log_path)
         self._header()
@@ -257,11 +282,18 @@ class TaskRun:
             },
             self.directory,
         )
+        env[MARKER_VARIABLE] = self.worker.marker  # after the task's own: not to be changed
         for argv in payload.commands:
             self._say(f"[taskcluster] running {argv!r}")
         commands = asyncio.create_task(
             run_commands(
-                payload.commands, self.directory, env, self._write_output, payload.max_run_time
+                payload.commands,
+                self.directory,
+                env,
+                self._write_output,
+                payload.max_run_time,
+                self.worker.guard,
+                self.worker.user,
             )
         )
         watch = asyncio.create_task(self._keep_claim())
@@ -310,20 +342,19 @@ class TaskRun:
 
     async def _upload_artifacts(self, specs: list[ArtifactSpec]) -> bool:
         """Upload the payload's artifacts; False if one of them was missing
-        (it becomes an `error` artifact and, as generic-worker does, the run fails)."""
+        (it becomes an `error` artifact and, as generic-worker does, the run fails).
+
+        Paths are opened by `worker.opener`, with the task user's rights: what
+        the task could not read is missing, whatever the path or its symlinks."""
         all_found = True
         for spec in specs:
             expires = spec.expires or self.task["expires"]
-            path = Path(spec.path)
-            if not path.is_absolute():
-                path = self.directory / path
-            if spec.type == "file" and path.is_file():
-                await self._upload(spec.name, path, expires)
-            elif spec.type == "directory" and path.is_dir():
-                for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                    relative = file.relative_to(path).as_posix()
-                    await self._upload(f"{spec.name.rstrip('/')}/{relative}", file, expires)
+            path = self.directory / spec.path  # an absolute spec.path stands alone
+            if spec.type == "file":
+                found = await self._upload_file(spec.name, path, expires)
             else:
+                found = await self._upload_directory(spec.name, path, expires)
+            if not found:
                 all_found = False
                 self._say(f"[taskcluster] artifact {spec.name!r}: no {spec.type} at {path}")
                 await self.queue.createArtifact(
@@ -339,11 +370,52 @@ class TaskRun:
                 )
         return all_found
 
-    async def _upload(
-        self, name: str, path: Path, expires: str, content_type: str | None = None
-    ) -> None:
-        content_type = content_type or content_type_of(Path(name), path)
-        size = path.stat().st_size
+    async def _open(self, path: Path, kind: int) -> int | None:
+        """A descriptor for `path` if the task user can open it and it is of
+        `kind` (`stat.S_IFREG` or `stat.S_IFDIR`)."""
+        try:
+            fd = await self.worker.opener.open(path)
+        except OSError:
+            return None
+        if stat.S_IFMT(os.fstat(fd).st_mode) != kind:
+            os.close(fd)
+            return None
+        return fd
+
+    async def _upload_file(self, name: str, path: Path, expires: str) -> bool:
+        fd = await self._open(path, stat.S_IFREG)
+        if fd is None:
+            return False
+        with open(fd, "rb") as body:
+            await self._upload(name, body, expires, content_type_of(Path(name), path))
+        return True
+
+    async def _upload_directory(self, name: str, top: Path, expires: str) -> bool:
+        """Upload each file under `top` as `<name>/<relative path>`; False if
+        `top` is not a directory. Symlinked directories are not descended into."""
+        files: list[str] = []
+        pending = [""]
+        while pending:
+            relative = pending.pop()
+            fd = await self._open(top / relative, stat.S_IFDIR)
+            if fd is None:
+                if not relative:
+                    return False
+                continue
+            try:
+                with os.scandir(fd) as entries:
+                    for entry in entries:
+                        path = f"{relative}/{entry.name}".lstrip("/")
+                        is_dir = entry.is_dir(follow_symlinks=False)
+                        (pending if is_dir else files).append(path)
+            finally:
+                os.close(fd)
+        for relative in sorted(files, key=lambda path: path.split("/")):
+            await self._upload_file(f"{name.rstrip('/')}/{relative}", top / relative, expires)
+        return True
+
+    async def _upload(self, name: str, body: BinaryIO, expires: str, content_type: str) -> None:
+        size = os.fstat(body.fileno()).st_size
         reply = await self.queue.createArtifact(
             self.task_id,
             self.run_id,
@@ -355,13 +427,12 @@ class TaskRun:
                 "expires": expires,
             },
         )
-        with open(path, "rb") as body:
-            async with self.worker._session.put(
-                reply["putUrl"],
-                data=body,
-                headers={"Content-Type": content_type, "Content-Length": str(size)},
-            ) as answer:
-                answer.raise_for_status()
+        async with self.worker._session.put(
+            reply["putUrl"],
+            data=body,
+            headers={"Content-Type": content_type, "Content-Length": str(size)},
+        ) as answer:
+            answer.raise_for_status()
         self._say(f"[taskcluster] uploaded {name} ({size} bytes)")
 
     async def _finish_log(self, outcome: Outcome | None) -> None:
@@ -375,7 +446,8 @@ class TaskRun:
             self._say(f"[taskcluster {iso(now())}] {verdict}: {code}, {seconds:.3f} s")
         self.log.close()
         expires = self.task["expires"]
-        await self._upload(BACKING_LOG, self.log.path, expires, LOG_CONTENT_TYPE)
+        with open(self.log.path, "rb") as body:
+            await self._upload(BACKING_LOG, body, expires, LOG_CONTENT_TYPE)
         await self.queue.createArtifact(
             self.task_id,
             self.run_id,
