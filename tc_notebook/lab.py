@@ -10,9 +10,11 @@ running tasks `worker-shutdown`.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import filecmp
 import importlib.resources
+import json
 import os
 import secrets
 import shutil
@@ -73,19 +75,18 @@ def prepare_notebooks(requested: Path | None, here: Path | None = None) -> Path:
 
 
 def choose_port(requested: int | None) -> int:
-    """`requested` if free (0: any free port); by default 8888, or a free one
-    when 8888 is taken, saying so."""
+    """`requested` if free (0: any free port, which JupyterLab picks); by
+    default 8888, or any free one when 8888 is taken."""
     if requested is not None:
         if requested and not _port_free(requested):
             raise LabError(
                 f"port {requested} is in use; choose another with --port, or --port 0 for any"
             )
-        return requested or _free_port()
+        return requested
     if _port_free(DEFAULT_PORT):
         return DEFAULT_PORT
-    port = _free_port()
-    print(f"port {DEFAULT_PORT} is in use: JupyterLab takes port {port}", flush=True)
-    return port
+    print(f"port {DEFAULT_PORT} is in use: JupyterLab takes another one", flush=True)
+    return 0
 
 
 def _port_free(port: int) -> bool:
@@ -95,12 +96,6 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def kernel_environment(
@@ -142,6 +137,27 @@ def _die_with_parent() -> None:
     """In the child before exec: SIGTERM when `tc-notebook lab` dies, however."""
     pr_set_pdeathsig = 1
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def serving_port(
+    lab: subprocess.Popen, timeout: float = READY_SECONDS, runtime_dir: Path | None = None
+) -> int:
+    """The port JupyterLab listens on, from the runtime file it writes once it
+    does (in `runtime_dir`, by default `jupyter --runtime-dir` as this
+    process's environment says)."""
+    if runtime_dir is None:
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        runtime_dir = Path(jupyter_runtime_dir())
+    info = runtime_dir / f"jpserver-{lab.pid}.json"
+    give_up = time.monotonic() + timeout
+    while time.monotonic() < give_up:
+        if lab.poll() is not None:
+            raise LabError(f"JupyterLab exited with code {lab.returncode}")
+        with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
+            return int(json.loads(info.read_text())["port"])
+        time.sleep(0.1)
+    raise LabError(f"JupyterLab did not start within {timeout:.0f} s")
 
 
 def _wait_until_serving(lab: subprocess.Popen, url: str, token: str) -> None:
@@ -216,7 +232,7 @@ def _serve(
                 preexec_fn=_die_with_parent,  # only a prctl call, safe beside threads
             )
         try:
-            url = f"http://127.0.0.1:{port}"
+            url = f"http://127.0.0.1:{serving_port(lab)}"
             _wait_until_serving(lab, url, token)
             print(
                 "\n"

@@ -210,3 +210,27 @@ def test_lab_logs_task_transitions(tmp_path):
         if lab.poll() is None:
             lab.kill()
             lab.wait()
+
+
+def test_default_port_taken_moves_and_says_so(tmp_path):
+    """With 8888 taken, JupyterLab serves on another port, and the printed URL
+    is the one it serves."""
+    with socket.socket() as holder:
+        try:
+            holder.bind(("127.0.0.1", 8888))
+            holder.listen()
+        except OSError:
+            pass  # taken already, which is the case under test
+        lab = _lab(tmp_path, "--data-dir", str(tmp_path / "data"))
+        try:
+            first = lab.stdout.readline()
+            assert "port 8888 is in use" in first, first
+            base, token, _ = _read_until_ready(lab)
+            assert not base.endswith(":8888")
+            assert requests.get(f"{base}/api/status", params={"token": token}, timeout=10).ok
+            lab.send_signal(signal.SIGTERM)
+            assert lab.wait(timeout=40) == 0
+        finally:
+            if lab.poll() is None:
+                lab.kill()
+                lab.wait()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import socket
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -38,13 +37,6 @@ CHROMIUM_ARGS = [
 GREEN = "rgb(46, 125, 50)"  # STATE_COLOURS["completed"], #2e7d32
 
 # -- processes ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until(

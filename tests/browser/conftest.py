@@ -30,12 +30,11 @@ from browser_helpers import (
     SCREENSHOTS,
     BrowserSandbox,
     Lab,
-    free_port,
     wait_until,
     write_test_notebooks,
 )
 
-from tc_notebook.lab import jupyterlab_command, kernel_environment
+from tc_notebook.lab import LabError, jupyterlab_command, kernel_environment, serving_port
 
 BINDER_BASE_URL = "/user/learner/"
 
@@ -111,7 +110,7 @@ def _start_lab(
         (settings / path).write_text(json.dumps(values))
     for folder in ("runtime", "config", "workspaces", "ipython"):
         (tmp / folder).mkdir()
-    port, token = free_port(), secrets.token_hex(16)
+    token = secrets.token_hex(16)
     venv_bin = str(Path(sys.executable).parent)
     env = {
         key: value
@@ -129,10 +128,9 @@ def _start_lab(
         PYTHONUNBUFFERED="1",
     )
     command = jupyterlab_command(
-        port,
+        0,  # JupyterLab picks a free port and says which in its runtime file
         token,
         root,
-        "--ServerApp.port_retries=0",
         f"--ServerApp.base_url={base_url}",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -142,6 +140,11 @@ def _start_lab(
     log_path = LOGS / f"{name}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        port = serving_port(process, timeout=60, runtime_dir=tmp / "runtime")
+    except LabError as failure:
+        _stop(process)
+        raise RuntimeError(f"{name}: {failure}:\n{_tail(log_path)}") from None
     lab = Lab(f"http://127.0.0.1:{port}{base_url}", token, base_url, root, sandbox_process)
 
     def answers() -> bool:
