@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import taskcluster
 import worker_fixtures
-from taskcluster.exceptions import TaskclusterRestFailure
 from worker_fixtures import (
+    artifact_info,
     artifact_names,
     backing_log,
     create,
@@ -233,16 +233,6 @@ def reachable_tmp() -> Iterator[Path]:
     path.chmod(0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)
-
-
-def artifact_info(queue: taskcluster.Queue, task_id: str, name: str) -> dict | None:
-    """latestArtifactInfo, or None if there is no such artifact."""
-    try:
-        return queue.latestArtifactInfo(task_id, name)
-    except TaskclusterRestFailure as failure:
-        if failure.status_code == 404:
-            return None
-        raise
 
 
 @as_root

@@ -15,11 +15,12 @@ import requests
 import slugid
 import taskcluster
 import worker_fixtures
-from taskcluster.exceptions import TaskclusterArtifactError, TaskclusterRestFailure
+from taskcluster.exceptions import TaskclusterArtifactError
 from worker_fixtures import (
     BACKING_LOG,
     LIVE_LOG,
     RESOLVED,
+    artifact_info,
     artifact_names,
     backing_log,
     create,
@@ -51,16 +52,6 @@ task_tmp = worker_fixtures.task_tmp
 def expires(delay: str = "1 day") -> str:
     """An artifact expiry `delay` from now."""
     return taskcluster.fromNowJSON(delay)
-
-
-def artifact_info(queue: taskcluster.Queue, task_id: str, name: str) -> dict | None:
-    """latestArtifactInfo, or None while the artifact (or the run) does not exist."""
-    try:
-        return queue.latestArtifactInfo(task_id, name)
-    except TaskclusterRestFailure as failure:
-        if failure.status_code == 404:
-            return None
-        raise
 
 
 def only_run(status: dict) -> dict:

@@ -19,6 +19,7 @@ import requests
 import slugid
 import taskcluster
 import taskcluster.download
+from taskcluster.exceptions import TaskclusterRestFailure
 
 from tc_notebook.sandbox import SandboxProcess
 
@@ -50,6 +51,16 @@ def stays_false(predicate: Callable[[], Any], until: float) -> bool:
             return False
         time.sleep(POLL_SECONDS)
     return not predicate()
+
+
+def artifact_info(queue: taskcluster.Queue, task_id: str, name: str) -> dict | None:
+    """latestArtifactInfo, or None while the artifact (or the run) does not exist."""
+    try:
+        return queue.latestArtifactInfo(task_id, name)
+    except TaskclusterRestFailure as failure:
+        if failure.status_code == 404:
+            return None
+        raise
 
 
 def status_of(queue: taskcluster.Queue, task_id: str) -> dict:
