@@ -234,3 +234,28 @@ def test_default_port_taken_moves_and_says_so(tmp_path):
             if lab.poll() is None:
                 lab.kill()
                 lab.wait()
+
+
+def test_killed_lab_takes_jupyterlab_and_its_tasks_along(tmp_path):
+    """kill -9 of `tc-notebook lab`: JupyterLab is told to stop (and removes its
+    runtime files), and the running task's processes are killed."""
+    data_dir = tmp_path / "data"
+    lab = _lab(tmp_path, "--port", "0", "--data-dir", str(data_dir))
+    marker = f"3000.{uuid.uuid4().int % 10**6}"
+    try:
+        base, _, sandbox_url = _read_until_ready(lab)
+        queue = make_queue(sandbox_url, json.loads((data_dir / "root-client.json").read_text()))
+        task = tutorial_task()
+        task["payload"]["command"] = ["/bin/sh", "-c", f"sleep {marker}"]
+        queue.createTask(slugid.nice(), task)
+        wait_until(lambda: _processes(marker), 20, message="the task's process")
+        lab.kill()
+        lab.wait(timeout=10)
+        wait_until(lambda: not _answers(f"{base}/api/status"), 20, message="JupyterLab to stop")
+        wait_until(lambda: not list((tmp_path / "runtime").glob("jpserver-*")), 20,
+                   message="JupyterLab's runtime files to go")
+        wait_until(lambda: not _processes(marker), 10, message="the task's process to end")
+    finally:
+        if lab.poll() is None:
+            lab.kill()
+            lab.wait()
