@@ -4,7 +4,6 @@ the queue's API and plain URLs."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -92,9 +91,10 @@ def test_tutorial_task(client, anonymous):
     })
     status = wait_resolved(client, task_id, timeout=120)
     log = backing_log(anonymous, task_id)
-    if os.geteuid() == 0 and "du: cannot read directory" in log:
-        # As root, the sandbox runs tasks as nobody, who cannot read all of /usr on
-        # some machines: du says so and exits 1. The artifact is uploaded all the same.
+    if "du: cannot read directory" in log:
+        # The task's user cannot read all of /usr on some machines (Debian's polkit
+        # keeps a directory for itself): du says so and exits 1. The artifact is
+        # uploaded all the same.
         assert status["state"] == "failed", status
         assert "exit code 1" in log.splitlines()[-1]
     else:
