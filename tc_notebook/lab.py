@@ -34,6 +34,7 @@ FIRST_NOTEBOOK = "00-start-here.ipynb"
 DEFAULT_PORT = 8888
 READY_SECONDS = 120  # JupyterLab's first start compiles nothing, but may be slow
 STOP_SECONDS = 20
+WATCH_SECONDS = 0.2  # how soon a stop signal is acted on
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -244,7 +245,12 @@ def _serve(
                 f"  Stop with Ctrl-C. Task transitions follow.\n",
                 flush=True,
             )
-            return lab.wait()
+            # Polled, not a blocking wait: a signal the kernel hands to another
+            # thread would not interrupt a blocking waitpid(), and the main
+            # thread, which alone runs Python's handlers, would never see it.
+            while lab.poll() is None:
+                time.sleep(WATCH_SECONDS)
+            return lab.returncode
         finally:
             _stop(lab)
 
@@ -252,9 +258,15 @@ def _serve(
 def _stop(lab: subprocess.Popen) -> None:
     """SIGTERM: JupyterLab shuts its kernels down and removes its runtime files."""
     if lab.poll() is None:
+        print("tc-notebook lab: stopping JupyterLab, then the sandbox", file=sys.stderr, flush=True)
         lab.terminate()
         try:
             lab.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
+            print(
+                f"tc-notebook lab: JupyterLab did not stop in {STOP_SECONDS} s; killed",
+                file=sys.stderr,
+                flush=True,
+            )
             lab.kill()
             lab.wait()

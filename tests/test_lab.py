@@ -87,7 +87,14 @@ def test_lab_from_an_empty_folder_stops_gracefully(tmp_path, signum):
         wait_until(lambda: _processes(marker), 10, message="the task's process")
 
         lab.send_signal(signum)
-        assert lab.wait(timeout=40) == 0, lab.stderr.read()
+        try:
+            code = lab.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            lab.kill()
+            lab.wait()
+            log = (data_dir / "jupyterlab.log").read_text()[-3000:]
+            pytest.fail(f"still running 60 s after {signum!r}:\n{lab.stderr.read()}\n{log}")
+        assert code == 0, lab.stderr.read()
         assert not _answers(f"{base}/api/status")
         assert not _answers(f"{sandbox_url}/api/queue/v1/ping")
         assert not list((tmp_path / "runtime").glob("jpserver-*"))
