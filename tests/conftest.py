@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -113,9 +115,6 @@ class Gate:
 @pytest.fixture
 def gate():
     """A Gate in a folder of its own, removed afterwards."""
-    import shutil
-    import tempfile
-
     folder = Path(tempfile.mkdtemp(prefix="tc-gate-"))
     yield Gate(folder)
     shutil.rmtree(folder, ignore_errors=True)

@@ -8,11 +8,9 @@ input validation, the handler, and output validation when enabled.
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 import urllib.parse
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,12 +21,10 @@ from aiohttp.http_exceptions import BadHttpMessage
 from . import keys, strict_json
 from . import scopes as scope_rules
 from .auth import Authenticator, Caller
-from .errors import APIError, error_response
+from .errors import APIError, error_response, internal_error
 from .queue import QueueService
 from .schemas import SchemaSet, own_schemas
 from .store import iso, now
-
-log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/queue/v1"
 SCHEMA_PREFIX = "/schemas/queue/"
@@ -659,8 +655,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     try:
         _check_query(entry, dict(request.query))
         _check_params(params)
-        limit = entry.max_body or service.settings.max_request_bytes
-        body = await _read_body(request, min(limit, service.settings.max_request_bytes))
+        limit = service.settings.max_request_bytes
+        body = await _read_body(request, min(entry.max_body or limit, limit))
         caller = _authenticate(app[keys.AUTHENTICATOR], entry, params, request, body)
         payload = _parse_input(entry, request, body)
         call = Call(entry, request, service, params, dict(request.query), payload, caller)
@@ -678,9 +674,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     except APIError as error:
         return error_response(error, entry.name, moment, params, payload)
     except Exception:
-        incident = uuid.uuid4()
-        log.exception("incident %s in %s", incident, entry.name)
-        error = APIError("InternalServerError", f"Internal Server Error, incidentId {incident}.")
+        error = internal_error(entry.name)
         return error_response(error, entry.name, moment, params, payload)
 
 

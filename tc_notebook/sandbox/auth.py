@@ -27,6 +27,7 @@ import mohawk.util
 from . import strict_json
 from .errors import APIError
 from .scopes import satisfies
+from .strict_json import is_text
 
 # Read-only scopes a public deployment grants to the `anonymous` role; every
 # caller holds them, with or without credentials.
@@ -97,17 +98,6 @@ CERTIFICATE_FIELDS = ("version", "seed", "start", "expiry", "scopes", "signature
 def _b64decode(text: str) -> bytes:
     text = text.replace("-", "+").replace("_", "/")
     return base64.b64decode(text + "=" * (-len(text) % 4))
-
-
-def _is_text(value: object) -> bool:
-    """A string that can be encoded (JSON lets lone surrogates through)."""
-    if not isinstance(value, str):
-        return False
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _is_time(value: object) -> bool:
@@ -188,7 +178,7 @@ class Authenticator:
         self._lookup = lookup
 
     def _client(self, client_id: str) -> tuple[str, list[str]] | None:
-        return self._lookup(client_id) if _is_text(client_id) else None
+        return self._lookup(client_id) if is_text(client_id) else None
 
     def _key_and_scopes(self, client_id: str, ext: dict) -> tuple[str, list[str]]:
         cert = ext.get("certificate")
@@ -214,13 +204,13 @@ class Authenticator:
         if cert["version"] != 1 or isinstance(cert["version"], bool):
             raise _unauthorized("ext.certificate.version must be 1")
         for name in ("seed", "signature", *(["issuer"] if "issuer" in cert else [])):
-            if not _is_text(cert[name]):
+            if not is_text(cert[name]):
                 raise _unauthorized(f"ext.certificate.{name} must be a string")
         for name in ("start", "expiry"):
             if not _is_time(cert[name]):
                 raise _unauthorized(f"ext.certificate.{name} must be a time in milliseconds")
         scopes = cert["scopes"]
-        if not isinstance(scopes, list) or not all(_is_text(s) for s in scopes):
+        if not isinstance(scopes, list) or not all(is_text(s) for s in scopes):
             raise _unauthorized("ext.certificate.scopes must be a list of strings")
         return cert
 
@@ -254,7 +244,7 @@ class Authenticator:
     def _caller(self, client_id: str, scopes: list[str], ext: dict) -> Caller:
         restricted = ext.get("authorizedScopes")
         if restricted is not None:
-            if not isinstance(restricted, list) or not all(_is_text(s) for s in restricted):
+            if not isinstance(restricted, list) or not all(is_text(s) for s in restricted):
                 raise _unauthorized("ext.authorizedScopes must be a list of strings")
             if not all(satisfies(scopes, s) for s in restricted):
                 raise _unauthorized("ext.authorizedScopes oversteps the client's scopes")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import uuid
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +24,9 @@ STATUS_BY_CODE = {
     "TooManyRequests": 429,
     "InternalServerError": 500,
 }
+
+
+log = logging.getLogger(__name__)
 
 
 class APIError(Exception):
@@ -68,3 +73,11 @@ def error_response(
     headers = {"WWW-Authenticate": "hawk"} if error.status == 401 else None
     body = error_body(error, method, params or {}, {} if payload is None else payload, time)
     return web.json_response(body, status=error.status, headers=headers)
+
+
+def internal_error(where: str) -> APIError:
+    """Log the exception being handled under a fresh incident id; the 500 to
+    answer names only that id."""
+    incident = uuid.uuid4()
+    log.exception("incident %s in %s", incident, where)
+    return APIError("InternalServerError", f"Internal Server Error, incidentId {incident}.")

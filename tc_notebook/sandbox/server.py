@@ -13,7 +13,6 @@ import socket
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from aiohttp import web
 
 from . import api, blobs, keys
 from .auth import Authenticator
-from .errors import APIError, error_response
+from .errors import APIError, error_response, internal_error
 from .livelog import LIVELOG_PREFIX, LiveLogs, serve_livelog
 from .queue import QueueService, QueueSettings
 from .schemas import SchemaSet
@@ -202,9 +201,7 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
     except (asyncio.CancelledError, ConnectionResetError):
         raise
     except Exception:
-        incident = uuid.uuid4()
-        log.exception("incident %s at %s %s", incident, request.method, request.path)
-        error = APIError("InternalServerError", f"Internal Server Error, incidentId {incident}.")
+        error = internal_error(f"{request.method} {request.path}")
         return error_response(error, request.method, moment)
 
 

@@ -55,8 +55,17 @@ def check(value: Any) -> None:
             )
 
 
-def _check_text(text: str) -> None:
+def is_text(value: object) -> bool:
+    """A string that is valid Unicode (JSON's escapes let lone surrogates through)."""
+    if not isinstance(value, str):
+        return False
     try:
-        text.encode()
+        value.encode()
     except UnicodeEncodeError:
-        raise ValueError("JSON string holds a lone surrogate (invalid Unicode)") from None
+        return False
+    return True
+
+
+def _check_text(text: str) -> None:
+    if not is_text(text):
+        raise ValueError("JSON string holds a lone surrogate (invalid Unicode)")
