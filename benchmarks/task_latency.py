@@ -32,12 +32,13 @@ except ImportError:  # run from a checkout without the package installed
 POLL_SECONDS = 0.01
 COMMANDS = {"true": ["true"], "sleep 1": ["sleep", "1"]}
 RESOLVED = ("completed", "failed", "exception")
+TASK_QUEUE = "benchmark/latency"  # the queue the sandbox's worker serves
 
 
 def task_for(argv: list[str]) -> dict:
     """A docker-worker-style task running argv on the benchmark's queue."""
     return {
-        "taskQueueId": "benchmark/latency",
+        "taskQueueId": TASK_QUEUE,
         "created": taskcluster.fromNowJSON("0 seconds"),
         "deadline": taskcluster.fromNowJSON("1 hour"),
         "payload": {"command": argv, "maxRunTime": 60},
@@ -86,7 +87,8 @@ def measure(runs: int) -> dict[str, tuple[list[float], list[float]]]:
     results: dict[str, tuple[list[float], list[float]]] = {}
     with (
         tempfile.TemporaryDirectory(prefix="tc-latency-") as data_dir,
-        Sandbox(Path(data_dir), port=0, settings=QueueSettings(), capacity=2) as sandbox,
+        Sandbox(Path(data_dir), port=0, settings=QueueSettings(), capacity=2,
+                task_queues=[TASK_QUEUE]) as sandbox,
     ):
         queue = taskcluster.Queue({**sandbox.client_options(), "maxRetries": 0})
         sandbox_seconds(queue, ["true"])  # warm-up: first claim, first process

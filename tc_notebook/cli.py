@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
+import re
 import signal
+import socket
 import sys
 from pathlib import Path
+
+import taskcluster
 
 from . import replay
 from .lab import LabError, run_lab
 from .sandbox import QueueSettings, SandboxServer
 from .sandbox.store import DataDirInUse
 from .tutorial import TUTORIAL_TASK_QUEUE
+from .worker import Worker, WorkerSettings
+from .worker.worker import ClaimRefused, WorkDirInUse
 
 
-def default_data_dir() -> Path:
-    """`$XDG_DATA_HOME/tc-notebook/sandbox` (or under ~/.local/share)."""
+def default_data_dir(kind: str = "sandbox") -> Path:
+    """`$XDG_DATA_HOME/tc-notebook/<kind>` (or under ~/.local/share)."""
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "tc-notebook" / "sandbox"
+    return Path(base) / "tc-notebook" / kind
 
 
 # Short claims, so that tasks of a sandbox that died are retried soon after
@@ -81,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         dest="task_queues",
         metavar="ID",
-        help="only run tasks of this task queue (repeatable; default: every queue)",
+        help="a task queue the sandbox's worker serves (repeatable; default: the"
+        f" tutorial's, {TUTORIAL_TASK_QUEUE}, or $TC_NOTEBOOK_TASK_QUEUE)",
     )
     sandbox.add_argument(
         "--deadline-delay",
@@ -89,6 +97,7 @@ def _parser() -> argparse.ArgumentParser:
         default=QueueSettings.deadline_delay,
         help="seconds after a deadline before the task is resolved",
     )
+    _add_worker_parser(commands)
     replay = commands.add_parser(
         "replay", help="create the tutorial's task, wait, and print its artifacts"
     )
@@ -116,6 +125,69 @@ def _parser() -> argparse.ArgumentParser:
     )
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     return parser
+
+
+def _host_worker_id() -> str:
+    """This machine's name as a workerId (letters, digits, - and _; at most 38)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:38] or "local"
+
+
+def _add_worker_parser(commands: argparse._SubParsersAction) -> None:
+    worker = commands.add_parser(
+        "worker",
+        help="serve task queues of any Taskcluster deployment (TASKCLUSTER_* variables)",
+        description="A Taskcluster worker running tasks as local processes. It reads"
+        " TASKCLUSTER_ROOT_URL, TASKCLUSTER_CLIENT_ID and TASKCLUSTER_ACCESS_TOKEN and"
+        " needs the scopes queue:claim-work:<each task queue> and"
+        " queue:worker-id:<worker group>/<worker id>. SIGTERM or Ctrl-C stops it; running"
+        " tasks are reported worker-shutdown, so the queue retries them.",
+    )
+    worker.add_argument(
+        "--task-queue",
+        action="append",
+        dest="task_queues",
+        required=True,
+        metavar="PROV/TYPE",
+        help="a task queue to claim work from (repeatable)",
+    )
+    worker.add_argument("--worker-group", default="tc-notebook", help="default tc-notebook")
+    worker.add_argument(
+        "--worker-id", default=_host_worker_id(), help="default this machine's name"
+    )
+    worker.add_argument(
+        "--capacity", type=int, default=os.cpu_count() or 1, help="tasks run at once"
+        " (default: CPU count)"
+    )
+    worker.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        help=f"where runs' files and logs are kept (default {default_data_dir('worker')})",
+    )
+    worker.add_argument(
+        "--artifacts",
+        choices=("auto", "s3", "object"),
+        default="auto",
+        help="how artifacts are stored (default auto: object when the deployment has an"
+        " object service, else s3)",
+    )
+    worker.add_argument(
+        "--livelog-host", default="127.0.0.1", help="address the live logs are served on"
+    )
+    worker.add_argument("--livelog-port", type=int, default=0, help="0 picks a free one")
+    worker.add_argument(
+        "--livelog-url",
+        default=None,
+        help="base URL readers reach the live-log server by (default http://HOST:PORT)",
+    )
+    worker.add_argument(
+        "--remove-at-end",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="remove DIR once the worker and its tasks are gone (a temporary sandbox's data)",
+    )
 
 
 def _env_lines(server: SandboxServer) -> list[tuple[str, str]]:
@@ -184,6 +256,39 @@ async def _serve_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _serve_worker(args: argparse.Namespace) -> int:
+    options = taskcluster.optionsFromEnvironment()
+    if not options.get("rootUrl"):
+        raise UsageError("set TASKCLUSTER_ROOT_URL (and the client's id and access token)")
+    credentials = options.get("credentials") or None
+    settings = WorkerSettings(
+        task_queues=args.task_queues,
+        work_dir=args.work_dir or default_data_dir("worker"),
+        worker_group=args.worker_group,
+        worker_id=args.worker_id,
+        capacity=args.capacity,
+        artifact_storage=args.artifacts,
+        livelog_host=args.livelog_host,
+        livelog_port=args.livelog_port,
+        livelog_url=args.livelog_url,
+        remove_at_end=tuple(args.remove_at_end),
+    )
+    try:
+        worker = Worker(options["rootUrl"], credentials, settings)
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, worker.stop)
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker.run()
+    return 0
+
+
+class UsageError(Exception):
+    """A command's arguments or environment do not allow it to start."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `tc-notebook`."""
     args = _parser().parse_args(argv)
@@ -196,7 +301,11 @@ def main(argv: list[str] | None = None) -> int:
             " or pass --data-dir to use another folder",
             file=sys.stderr,
         )
-    except LabError as exc:
+    except ClaimRefused as exc:
+        print(f"tc-notebook worker: {exc}", file=sys.stderr)
+    except WorkDirInUse as exc:
+        print(f"tc-notebook: {exc}; stop it, or pass --work-dir", file=sys.stderr)
+    except (LabError, UsageError) as exc:
         print(f"tc-notebook: {exc}", file=sys.stderr)
     return 1
 
@@ -204,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "sandbox":
         return asyncio.run(_serve_sandbox(args))
+    if args.command == "worker":
+        return asyncio.run(_serve_worker(args))
     if args.command == "replay":
         return replay.main(args.task_queue)
     if args.command == "lab":

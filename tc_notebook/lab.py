@@ -11,7 +11,6 @@ running tasks `worker-shutdown`.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import filecmp
 import importlib.resources
 import json
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import requests
 
+from .children import die_with_parent
 from .sandbox import QueueSettings, Sandbox
 
 TUTORIAL_COPY = Path("tc-notebook-tutorial")  # where a package install's notebooks are copied
@@ -134,12 +134,6 @@ def jupyterlab_command(
     return command
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when `tc-notebook lab` dies, however."""
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
 def serving_port(
     lab: subprocess.Popen, timeout: float = READY_SECONDS, runtime_dir: Path | None = None
 ) -> int:
@@ -230,7 +224,7 @@ def _serve(
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # only a prctl call, safe beside threads
+                preexec_fn=die_with_parent,
             )
         try:
             url = f"http://127.0.0.1:{serving_port(lab)}"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import UPSTREAM_SCHEMAS, make_queue
 
-from tc_notebook.sandbox.taskuser import TASK_USER_VARIABLE
+from tc_notebook.worker.taskuser import TASK_USER_VARIABLE
 
 # As root, a sandbox runs tasks as `nobody`, who cannot read every directory
 # under /usr on every machine (Debian's polkit keeps one for itself), so the

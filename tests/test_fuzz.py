@@ -911,33 +911,6 @@ def _blob_signature(fuzz: Fuzz, method: str, task_id: str, name: str, expires: s
     return fuzz.call(fuzz.service.blob_signature, method, task_id, 0, name, moment)
 
 
-def test_livelog_route(fuzz: Fuzz):
-    """/sandbox/livelog/<taskId>/<runId> with malformed parts."""
-    running = fuzz.world.running
-    targets = [f"/sandbox/livelog/{running}/{run}" for run in SEGMENTS + RUN_SEGMENTS]
-    targets += [f"/sandbox/livelog/{task}/0" for task in SEGMENTS]
-    targets += [
-        "/sandbox/livelog/",
-        f"/sandbox/livelog/{running}",
-        f"/sandbox/livelog/{running}/0/x",
-    ]
-    for target in targets:
-        fuzz.request("GET", target)
-    fuzz.finish()
-
-
-def test_pending_queues_route(fuzz: Fuzz):
-    """/sandbox/pending-queues?wait=…: with a task pending, each answers at once; for an
-    empty queue, waits that are no number of seconds must answer at once too."""
-    waits = "nan NaN -nan inf -inf -1 1e400 -1e400 abc 1e-400 %C2%B2 0x10 1_0 %0A1".split()
-    for wait in ["", *waits]:
-        fuzz.request("GET", f"/sandbox/pending-queues?wait={wait}", timeout=5)
-    for wait in ["nan", "-nan", "-inf", "-1", "-1e400", "", "abc", "%C2%B2"]:
-        target = f"/sandbox/pending-queues?wait={wait}&taskQueueIds={EMPTY_QUEUE}"
-        fuzz.request("GET", target, timeout=5)
-    fuzz.finish()
-
-
 def test_schema_route(fuzz: Fuzz):
     """/schemas/queue/<name> with malformed names."""
     for name in SEGMENTS + ["v1/task.json", "v1/../v1/task.json", "v1/task.json%00", "v1/"]:

@@ -20,6 +20,7 @@ import pytest
 import taskcluster
 import worker_fixtures
 from worker_fixtures import (
+    WORKER_QUEUE,
     artifact_info,
     artifact_names,
     backing_log,
@@ -33,7 +34,7 @@ from worker_fixtures import (
     wait_running,
 )
 
-from tc_notebook.sandbox import guard, taskuser
+from tc_notebook.worker import guard, taskuser
 
 cli = worker_fixtures.cli
 
@@ -126,7 +127,7 @@ def test_cli_death_kills_task_processes(cli, tmp_path, token, signum):
 IN_PROCESS_SANDBOX = """
 import sys, time
 from tc_notebook.sandbox import Sandbox
-sandbox = Sandbox(sys.argv[1]).start()
+sandbox = Sandbox(sys.argv[1], task_queues=[sys.argv[2]]).start()
 print(sandbox.root_url, sandbox.credentials["accessToken"], flush=True)
 time.sleep(600)
 """
@@ -137,7 +138,7 @@ def test_in_process_sandbox_death_kills_task_processes(tmp_path, token, signum):
     """The same when the sandbox runs in a thread of another program (`tc-notebook
     lab`), which SIGTERM ends without any cleanup of its own."""
     host = subprocess.Popen(
-        [sys.executable, "-c", IN_PROCESS_SANDBOX, str(tmp_path / "data")],
+        [sys.executable, "-c", IN_PROCESS_SANDBOX, str(tmp_path / "data"), WORKER_QUEUE],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -177,8 +178,19 @@ def guard_of(data_dir: Path) -> int:
     return pids[0]
 
 
-def test_restart_cleans_up_after_sandbox_and_guard_died(cli, tmp_path, token):
-    """kill -9 of the sandbox and of its guard leaves the task's processes running;
+def worker_of(data_dir: Path) -> int:
+    """The pid of the worker process of the sandbox on `data_dir`."""
+    wanted = str(data_dir / "work").encode()
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if b"worker" in argv and wanted in argv:
+                return int(pid)
+    pytest.fail(f"no worker process for {data_dir}")
+
+
+def test_restart_cleans_up_after_sandbox_worker_and_guard_died(cli, tmp_path, token):
+    """kill -9 of the sandbox, its worker and its guard leaves the task's processes running;
     the next sandbox on that data directory kills them as it starts, and removes the
     dead runs' working directories and live-log files."""
     data_dir = tmp_path / "data"
@@ -197,6 +209,7 @@ def test_restart_cleans_up_after_sandbox_and_guard_died(cli, tmp_path, token):
     assert run_directory.is_dir() and live_log.is_file()
 
     os.kill(guard_of(data_dir), signal.SIGKILL)
+    os.kill(worker_of(data_dir), signal.SIGKILL)  # else it would end its tasks as it goes
     sandbox.proc.kill()
     sandbox.proc.wait(timeout=10)
     assert len(processes_with(token)) == len(pids), "the task's processes died with no guard"

@@ -133,6 +133,20 @@ def test_live_log_shows_lines_before_the_task_ends(conn, gate):
     run(body)
 
 
+def test_live_log_paints_a_burst_while_the_task_is_quiet(conn, gate):
+    """The last lines of a burst are painted (the HTML shown), not only kept,
+    while the task goes on printing nothing."""
+    async def body():
+        task_id = create(conn, gate.wait('echo "burst $((6 * 7))"'))
+        log = LiveLog(conn, task_id)
+        await until(lambda: "burst 42" in log.lines)
+        await until(lambda: "burst 42" in log._body.value, timeout=2)
+        assert conn.queue.status(task_id)["status"]["state"] == "running"
+        gate.open()
+        await log.wait()
+    run(body)
+
+
 def test_live_log_keeps_a_bounded_number_of_lines(conn):
     """max_lines bounds what the widget holds; the count says what was dropped."""
     async def body():

@@ -4,9 +4,11 @@ the queue's API and plain URLs."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -307,8 +309,13 @@ def test_live_log_streams_while_running(client, anonymous, worker_sandbox):
     })
     info = wait_for(lambda: artifact_info(anonymous, task_id, LIVE_LOG), 10, "live.log")
     assert info["storageType"] == "reference"
-    assert anonymous.getLatestArtifact(task_id, LIVE_LOG)["url"] == \
-        f"{worker_sandbox.root_url}/sandbox/livelog/{task_id}/0"
+    # Served by the worker itself at a random token, relayed by the sandbox (for Binder).
+    live_url = anonymous.getLatestArtifact(task_id, LIVE_LOG)["url"]
+    prefix = re.escape(worker_sandbox.root_url + "/sandbox/livelog/log/")
+    assert re.fullmatch(prefix + r"[A-Za-z0-9_-]{32}", live_url), live_url
+    redirect = get(anonymous.buildUrl("getLatestArtifact", task_id, LIVE_LOG),
+                   allow_redirects=False)
+    assert redirect.headers["Location"] == urllib.parse.urlsplit(live_url).path  # proxy-safe
 
     arrivals: dict[str, float] = {}
     pending = b""
@@ -332,6 +339,7 @@ def test_live_log_streams_while_running(client, anonymous, worker_sandbox):
     assert sum(t < resolved - 0.5 for t in ticks.values()) >= 10
     assert ticks["tick 19"] - ticks["tick 0"] > 1.0, "lines arrived in one burst"
     assert "exit code 0" in streamed[-1]
+    assert get(live_url).status_code == 404  # the stream is gone; live.log is now a link
 
 
 def test_live_log_after_completion(client, anonymous):

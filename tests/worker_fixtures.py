@@ -9,7 +9,6 @@ import shutil
 import signal
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import taskcluster.download
 from taskcluster.exceptions import TaskclusterRestFailure
 
 from tc_notebook.sandbox import SandboxProcess
+from tc_notebook.tutorial import TUTORIAL_TASK_QUEUE
 
 POLL_SECONDS = 0.05
 LIVE_LOG = "public/logs/live.log"
@@ -102,9 +102,8 @@ def epoch(value: str) -> float:
 # -- tasks -----------------------------------------------------------------------
 
 
-def new_queue_id() -> str:
-    """A fresh taskQueueId, so tests never share a queue."""
-    return f"worker-tests/q{uuid.uuid4().hex[:12]}"
+# The queue the tests' sandbox workers serve (a worker serves named queues only).
+WORKER_QUEUE = "worker-tests/shared"
 
 
 def sh(script: str) -> list[str]:
@@ -113,9 +112,9 @@ def sh(script: str) -> list[str]:
 
 
 def task_definition(payload: dict, task_queue_id: str | None = None, **fields: Any) -> dict:
-    """A task for the sandbox worker (fresh queue unless told; `fields` added or replaced)."""
+    """A task for the sandbox worker (its queue unless told; `fields` added or replaced)."""
     task: dict[str, Any] = {
-        "taskQueueId": task_queue_id or new_queue_id(),
+        "taskQueueId": task_queue_id or WORKER_QUEUE,
         "created": taskcluster.fromNowJSON("0 seconds"),
         "deadline": taskcluster.fromNowJSON("1 hour"),
         "payload": payload,
@@ -191,6 +190,7 @@ def start_sandbox(data_dir: Path, output_schema_dir: Path | None = None, **optio
 
     settings = QueueSettings(claim_timeout=options.pop("claim_timeout", 30),
                              resolver_interval=0.2, deadline_delay=0)
+    options.setdefault("task_queues", [WORKER_QUEUE, TUTORIAL_TASK_QUEUE])
     sandbox = Sandbox(data_dir, port=0, settings=settings,
                       output_schema_dir=output_schema_dir, **options)
     return sandbox.start()
@@ -198,7 +198,7 @@ def start_sandbox(data_dir: Path, output_schema_dir: Path | None = None, **optio
 
 @pytest.fixture(scope="module")
 def worker_sandbox(tmp_path_factory, output_schema_dir):
-    """One sandbox with a capacity-4 worker serving every queue, for the module."""
+    """A sandbox for the module: a capacity-4 worker on WORKER_QUEUE and the tutorial's."""
     sandbox = start_sandbox(tmp_path_factory.mktemp("worker-sandbox"), output_schema_dir,
                             capacity=4)
     yield sandbox
@@ -224,7 +224,8 @@ class CliSandbox(SandboxProcess):
     """`python -m tc_notebook sandbox` in a subprocess, output kept in files."""
 
     def __init__(self, workdir: Path, data_dir: Path, *args: str) -> None:
-        super().__init__(data_dir, *args, log_dir=workdir)
+        queues = ("--task-queue", WORKER_QUEUE, "--task-queue", TUTORIAL_TASK_QUEUE)
+        super().__init__(data_dir, *queues, *args, log_dir=workdir)
         self.start(timeout=20)
 
     @property

@@ -1,12 +1,16 @@
 """The Queue v1 API: every entry declared once (name, method, route, query,
 scope expression, input and output schema) with its handler, in the order of
 Taskcluster's reference. `dispatch` turns an HTTP request into a call of one
-entry: route match, query and parameter checks, authentication, scopes,
-input validation, the handler, and output validation when enabled.
+entry, in Taskcluster's order: route match, the body read and parsed, the
+scopes of entries whose scopes need only the URL, parameter and query checks,
+input validation, the handler (which checks the other entries' scopes), and
+output validation when enabled. Credentials are verified when scopes are
+first checked, so an invalid body or an unknown task may answer before a 401.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -18,13 +22,13 @@ from typing import Any
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
+from ..timestamps import iso, now
 from . import keys, strict_json
 from . import scopes as scope_rules
 from .auth import Authenticator, Caller
 from .errors import APIError, error_response, internal_error
 from .queue import QueueService
 from .schemas import SchemaSet, own_schemas
-from .store import iso, now
 
 API_PREFIX = "/api/queue/v1"
 SCHEMA_PREFIX = "/schemas/queue/"
@@ -113,12 +117,25 @@ class Call:
     params: dict[str, str]
     query: dict[str, str]
     payload: Any
-    caller: Caller
+    authenticate: Callable[[], Caller]
+
+    @functools.cached_property
+    def caller(self) -> Caller:
+        """Who is calling. As in Taskcluster, credentials are only checked when
+        scopes are (so an invalid body or an unknown task can answer first)."""
+        return self.authenticate()
 
     def authorize(self, **values: Any) -> None:
         """Check the entry's scope expression, filled with URL params and `values`."""
         expression = scope_rules.fill(self.entry.scopes, {**self.params, **values})
         gap = scope_rules.missing(list(self.caller.scopes), expression)
+        if gap is not None and not self.caller.authenticated:
+            raise APIError(
+                "InsufficientScopes",
+                "This request needs credentials, with scopes that satisfy this "
+                "expression:\n\n```\n{{required}}\n```",
+                required=expression,
+            )
         if gap is not None:
             raise APIError(
                 "InsufficientScopes",
@@ -405,7 +422,7 @@ def _content(call: Call, run_id: int | None) -> web.StreamResponse:
         body = {"storageType": kind, **artifact["details"]}
     else:
         body = {"storageType": kind, "url": call.service.download_url(artifact)}
-    reply = web.json_response(body, headers={STORAGE_TYPE_HEADER: kind})
+    reply = web.json_response(body)  # no storage-type header here, unlike the 303
     reply[keys.VALIDATE_BODY] = True
     return reply
 
@@ -500,6 +517,17 @@ async def latest_artifact(call: Call) -> Reply:
     return _content(call, None)
 
 
+@declare(
+    "pendingTasks",
+    "GET",
+    "/pending/<taskQueueId>",
+    "queue:pending-count:<taskQueueId>",
+    output="v1/pending-tasks-response.json#",
+)
+async def pending_tasks(call: Call) -> Reply:
+    return call.service.pending_tasks(call.params["taskQueueId"])
+
+
 # -- dispatch -------------------------------------------------------------------
 
 
@@ -592,7 +620,10 @@ def _fill_defaults(schema: dict[str, Any], payload: Any) -> None:
                 payload[key] = json.loads(json.dumps(spec["default"]))
 
 
-def _parse_input(entry: Entry, request: web.Request, body: bytes) -> Any:
+def _parse_body(entry: Entry, request: web.Request, body: bytes) -> Any:
+    """The request body as JSON, parsed before anything else is checked; an
+    empty body, or one that is not `application/json`, reads as `{}` (the
+    input schema check then refuses the latter)."""
     if entry.input is None:
         # Bodies of entries without input are ignored, but for the legacy
         # `{"success": false}` of reportCompleted.
@@ -600,19 +631,25 @@ def _parse_input(entry: Entry, request: web.Request, body: bytes) -> Any:
             return strict_json.loads(body) if body else {}
         except ValueError:
             return {}
-    if not body:
-        payload: Any = {}
-    else:
-        if request.content_type != "application/json":
-            raise APIError(
-                "MalformedPayload", "Payload must be JSON with content-type: application/json"
-            )
-        try:
-            payload = strict_json.loads(body)
-        except ValueError as exc:
-            raise APIError(
-                "MalformedPayload", "Failed to parse JSON: {{error}}", error=str(exc)
-            ) from exc
+    if not body or request.content_type != "application/json":
+        return {}
+    try:
+        return strict_json.loads(body)
+    except ValueError as exc:
+        raise APIError(
+            "MalformedPayload", "Failed to parse JSON: {{error}}", error=str(exc)
+        ) from exc
+
+
+def _validate_input(entry: Entry, request: web.Request, body: bytes, payload: Any) -> None:
+    """Check the parsed body against the entry's input schema, filling in the
+    schema's top-level defaults first (error answers show the payload so)."""
+    if entry.input is None:
+        return
+    if body and request.content_type != "application/json":
+        raise APIError(
+            "MalformedPayload", "Payload must be JSON with content-type: application/json"
+        )
     schema_id = "/schemas/queue/" + entry.input
     schemas = own_schemas()
     _fill_defaults(schemas.by_id[schema_id], payload)
@@ -624,7 +661,6 @@ def _parse_input(entry: Entry, request: web.Request, body: bytes) -> Any:
             schema=schema_id.rstrip("#"),
             errors="\n".join(f"  * {p}" for p in problems[:10]),
         )
-    return payload
 
 
 def _json_body(reply: Reply) -> tuple[Any, web.StreamResponse | None]:
@@ -653,15 +689,21 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     entry, params = matched
     payload: Any = {}
     try:
-        _check_query(entry, dict(request.query))
-        _check_params(params)
         limit = service.settings.max_request_bytes
         body = await _read_body(request, min(entry.max_body or limit, limit))
-        caller = _authenticate(app[keys.AUTHENTICATOR], entry, params, request, body)
-        payload = _parse_input(entry, request, body)
-        call = Call(entry, request, service, params, dict(request.query), payload, caller)
+        payload = _parse_body(entry, request, body)
+        authenticate = functools.partial(
+            _authenticate, app[keys.AUTHENTICATOR], entry, params, request, body
+        )
+        call = Call(entry, request, service, params, dict(request.query), payload, authenticate)
+        # Taskcluster's order: scopes that need only the URL, the URL's
+        # parameters and query, the input schema, then the handler (which
+        # checks the other scopes, and only then the credentials).
         if entry.checked_early:
             call.authorize()
+        _check_params(params)
+        _check_query(entry, call.query)
+        _validate_input(entry, request, body, payload)
         reply = await entry.handler(call)
         body_json, response = _json_body(reply)
         if entry.output and app[keys.OUTPUT_SCHEMAS] is not None and body_json is not None:

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from ..timestamps import iso, iso_in, now, parse_time
 from . import strict_json
 from .auth import issue_temporary_credentials
 from .errors import APIError
 from .limits import Slots
-from .store import PRIORITIES, ROOT_CLIENT_ID, Store, iso, iso_in, now, parse_time
+from .store import PRIORITIES, ROOT_CLIENT_ID, Store
 
 MAX_RUNS = 50
 CREATED_DRIFT = timedelta(minutes=15)
@@ -31,7 +32,6 @@ MAX_DEADLINE = timedelta(days=5)
 ARTIFACT_AFTER_EXCEPTION = timedelta(minutes=25)
 PUT_URL_SECONDS = 45 * 60
 SIGNED_GET_SECONDS = 30 * 60
-ANY_QUEUE = "*"  # key of the waiters for pending work in any queue
 MAX_PAGE = 1000
 MAX_TOKEN_CHARS = 4096
 MAX_OFFSET = 2**53  # beyond every list, and within SQLite's integers
@@ -51,7 +51,7 @@ class QueueSettings:
     resolver_interval: float = 1.0
     max_request_bytes: int = 10 * 1024 * 1024
     max_blob_bytes: int = 5 * 1024**3
-    max_long_polls: int = 256  # claimWork and pending-queues requests waiting at once
+    max_long_polls: int = 256  # claimWork requests waiting at once
 
 
 def _conflict(message: str, **details: Any) -> APIError:
@@ -92,7 +92,7 @@ class QueueService:
         self.settings = settings
         self.root_url = root_url
         self._claim_waiters: dict[str, set[asyncio.Future]] = {}
-        self.long_polls = Slots("long polls (claimWork, pending-queues)", settings.max_long_polls)
+        self.long_polls = Slots("long polls (claimWork)", settings.max_long_polls)
         self.transition_listeners: list[Callable[[str, dict], None]] = []
 
     # -- status ------------------------------------------------------------
@@ -116,6 +116,7 @@ class QueueService:
             "schedulerId": d["schedulerId"],
             "projectId": d["projectId"],
             "taskGroupId": d["taskGroupId"],
+            "priority": d["priority"],
             "deadline": d["deadline"],
             "expires": d["expires"],
             "retriesLeft": task["retriesLeft"],
@@ -193,8 +194,8 @@ class QueueService:
             taskQueueId=body["taskQueueId"],
             priorities=PRIORITIES[: PRIORITIES.index(priority) + 1],
         )
-        self._check_dates(body)
         body.setdefault("taskGroupId", task_id)
+        self._check_dates(body)
         if any(scope.endswith("**") for scope in body["scopes"]):
             raise APIError("InputError", "scopes must not end with `**`")
         definition = {key: body[key] for key in sorted(body)}
@@ -430,12 +431,22 @@ class QueueService:
             reply["continuationToken"] = next_token
         return reply
 
+    def pending_tasks(self, task_queue_id: str) -> dict:
+        """pendingTasks: how many tasks of a queue wait to be claimed."""
+        provisioner_id, worker_type = task_queue_id.split("/", 1)
+        return {
+            "provisionerId": provisioner_id,
+            "workerType": worker_type,
+            "taskQueueId": task_queue_id,
+            "pendingTasks": self.store.pending_count(task_queue_id),
+        }
+
     # -- workers -----------------------------------------------------------
 
     @contextlib.contextmanager
     def _waiter(self, task_queue_id: str) -> Iterator[asyncio.Future]:
-        """A future resolved when `task_queue_id` (or, for ANY_QUEUE, any queue)
-        gets pending work; its bookkeeping is gone when the block ends."""
+        """A future resolved when `task_queue_id` gets pending work; its
+        bookkeeping is gone when the block ends."""
         waiter = asyncio.get_running_loop().create_future()
         self._claim_waiters.setdefault(task_queue_id, set()).add(waiter)
         try:
@@ -449,34 +460,14 @@ class QueueService:
 
     @property
     def waited_on(self) -> list[str]:
-        """Task queues that long polls are waiting on now (`*`: any queue)."""
+        """Task queues that long polls are waiting on now."""
         return sorted(self._claim_waiters)
 
     def _wake_claimers(self, task_queue_id: str) -> None:
         waiters = self._claim_waiters.pop(task_queue_id, set())
-        waiters |= self._claim_waiters.pop(ANY_QUEUE, set())
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
-
-    async def wait_for_pending_queues(
-        self, timeout: float, wanted: set[str] | None = None
-    ) -> list[str]:
-        """Task queues (of `wanted`, if given) with pending tasks, waiting up
-        to `timeout` seconds for one."""
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + timeout
-        with self.long_polls.hold():
-            while True:
-                with self._waiter(ANY_QUEUE) as waiter:
-                    queues = [
-                        q for q in self.store.pending_queue_ids() if not wanted or q in wanted
-                    ]
-                    remaining = give_up - loop.time()
-                    if queues or remaining <= 0:
-                        return queues
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(waiter, remaining)
 
     def _credentials(
         self, task: dict[str, Any], run_id: int, worker_group: str, worker_id: str, taken_until: str
@@ -766,28 +757,29 @@ class QueueService:
     def resolve_artifact(
         self, task_id: str, run_id: int | None, name: str, authorize: Authorize
     ) -> dict[str, Any]:
-        """Follow links to the artifact a download should serve, checking
-        `queue:get-artifact:<name>` for every name on the way."""
-        authorize(names=[name])
+        """Follow links to the artifact a download should serve. Before each
+        step, the caller must hold `queue:get-artifact:<name>` for every name
+        on the way so far; every step must be present and unexpired."""
+        names = [name]
         if run_id is None:
+            authorize(names=names)
             run_id = self.latest_run_id(task_id)
-        seen = set()
         while True:
-            seen.add(name)
+            authorize(names=names)
             artifact = self.store.artifact(task_id, run_id, name)
             if artifact is None or not artifact["present"]:
                 raise _not_found("Artifact not found")
+            expires = artifact["expires"]
+            if expires < iso(now()):
+                raise APIError(
+                    "ResourceExpired", "Artifact expired at {{expires}}", expires=expires
+                )
             if artifact["storageType"] != "link":
-                break
+                return artifact
             name = artifact["details"]["artifact"]
-            if name in seen:
+            if name in names:
                 raise APIError("InputError", "Artifact leads to a link cycle")
-            authorize(names=[name])
-        if artifact["expires"] < iso(now()):
-            raise APIError(
-                "ResourceExpired", "Artifact expired at {{expires}}", expires=artifact["expires"]
-            )
-        return artifact
+            names.append(name)
 
     def download_url(self, artifact: dict[str, Any]) -> str:
         """Where the bytes of an s3 or reference artifact are fetched from."""

@@ -14,7 +14,7 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from .store import parse_time
+from ..timestamps import parse_time
 
 OWN_SCHEMA_DIR = Path(__file__).with_name("schemas")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import secrets
 import shutil
 import socket
@@ -18,16 +17,27 @@ from typing import Any
 
 from aiohttp import web
 
+from ..timestamps import iso, now
+from ..tutorial import tutorial_task_queue
+from ..worker.worker import clear_previous_runs
 from . import api, blobs, keys
 from .auth import Authenticator
 from .errors import APIError, error_response, internal_error
-from .livelog import LIVELOG_PREFIX, LiveLogs, serve_livelog
+from .livelog_relay import RELAY_BASE, LiveLogRelay, serve_livelog
+from .local_worker import CLIENT_ID as WORKER_CLIENT_ID
+from .local_worker import WORKER_GROUP, WORKER_ID, LocalWorker, worker_scopes
 from .queue import QueueService, QueueSettings
 from .schemas import SchemaSet
-from .store import ROOT_CLIENT_ID, Store, iso, now
-from .worker import PENDING_QUEUES_PATH, Worker, clear_previous_runs
+from .store import ROOT_CLIENT_ID, Store
 
 log = logging.getLogger(__name__)
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that is free now (for a child process to bind)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def root_url_for(host: str, port: int) -> str:
@@ -56,10 +66,9 @@ class SandboxServer:
     ) -> None:
         self.data_dir = Path(data_dir)
         self.temporary = temporary  # the data directory goes when the sandbox does
-        self.capacity, self.task_queues = capacity, task_queues
-        self.livelogs = LiveLogs()
-        self.worker: Worker | None = None
-        self._worker_task: asyncio.Task | None = None
+        self.capacity = capacity
+        self.task_queues = task_queues or [tutorial_task_queue()]
+        self.worker: LocalWorker | None = None
         self.host, self.port = host, port
         self.settings = settings or QueueSettings()
         self.output_schemas = SchemaSet(output_schema_dir) if output_schema_dir else None
@@ -81,7 +90,7 @@ class SandboxServer:
     async def start(self) -> None:
         """Open the data directory, bind, and start serving."""
         self.store = Store(self.data_dir)
-        clear_previous_runs(self.data_dir / "work")
+        clear_previous_runs(self.data_dir / "work")  # even with no worker of its own now
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -100,17 +109,18 @@ class SandboxServer:
         app[keys.AUTHENTICATOR] = Authenticator(self.store.client)
         app[keys.OUTPUT_SCHEMAS] = self.output_schemas
         app[keys.STARTED] = time.monotonic()
+        self.livelog_port = free_port()  # the worker's live-log server, relayed
+        self.relay = LiveLogRelay(self.livelog_port)
+        app[keys.LIVELOG_RELAY] = self.relay
+        app.router.add_get(LiveLogRelay.route, serve_livelog)
         # `[\s\S]*`, not `.*`: a path may hold a (percent-encoded) newline,
         # which must reach the handlers' own checks rather than a bare 404.
         app.router.add_route("*", api.API_PREFIX + r"/{tail:[\s\S]*}", api.dispatch)
         app.router.add_get(api.SCHEMA_PREFIX + r"{name:[\s\S]*}", api.serve_schema)
         app.router.add_put(blobs.BLOB_PREFIX + r"{tail:[\s\S]*}", blobs.put_blob)
         app.router.add_get(blobs.BLOB_PREFIX + r"{tail:[\s\S]*}", blobs.get_blob)
-        app[keys.LIVELOGS] = self.livelogs
-        app.router.add_get(LIVELOG_PREFIX + r"{tail:[\s\S]*}", serve_livelog)
-        app.router.add_get(PENDING_QUEUES_PATH, pending_queues)
-        # handler_cancellation: a long poll (claimWork, pending-queues, a live
-        # log) ends as soon as its client goes away.
+        # handler_cancellation: a long poll (claimWork, a live log) ends as soon
+        # as its client goes away.
         self._runner = web.AppRunner(
             app,
             access_log=None,
@@ -122,16 +132,25 @@ class SandboxServer:
         await web.SockSite(self._runner, sock).start()
         self._resolver = asyncio.create_task(self._resolve_forever())
         if self.capacity != 0:
-            self.worker = Worker(
-                self.root_url,
-                self.credentials,
-                self.livelogs,
-                self.data_dir / "work",
-                capacity=self.capacity,
-                task_queues=self.task_queues,
-                remove_at_end=(self.data_dir,) if self.temporary else (),
-            )
-            self._worker_task = asyncio.create_task(self.worker.run())
+            await self._start_worker()
+
+    async def _start_worker(self) -> None:
+        """Start `tc-notebook worker` on the task queues, as a client of a
+        worker's scopes."""
+        scopes = worker_scopes(self.task_queues, WORKER_GROUP, WORKER_ID)
+        token = self.add_client(WORKER_CLIENT_ID, scopes)
+        self.worker = LocalWorker(
+            self.root_url,
+            {"clientId": WORKER_CLIENT_ID, "accessToken": token},
+            self.task_queues,
+            self.data_dir / "work",
+            self.data_dir / "worker.log",
+            capacity=self.capacity,
+            livelog_port=self.livelog_port,
+            livelog_url=self.root_url + RELAY_BASE,
+            remove_at_end=(self.data_dir,) if self.temporary else (),
+        )
+        await self.worker.start()
 
     async def _resolve_forever(self) -> None:
         while True:
@@ -146,15 +165,14 @@ class SandboxServer:
         """Stop the worker (running tasks are reported worker-shutdown), then
         stop serving and close the data directory."""
         if self.worker:
-            self.worker.stop()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker_task
+            await self.worker.stop()
         if self._resolver:
             self._resolver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._resolver
         if self._runner:
             await self._runner.cleanup()
+            await self.relay.close()
         if self.store:
             self.store.close()
 
@@ -164,17 +182,6 @@ class SandboxServer:
         token = existing[0] if existing else secrets.token_urlsafe(33)
         self.store.set_client(client_id, list(scopes), token)
         return token
-
-
-async def pending_queues(request: web.Request) -> web.StreamResponse:
-    """Sandbox-only long poll for the worker: `{taskQueueIds}` with pending work."""
-    wanted = {q for q in request.query.get("taskQueueIds", "").split(",") if q}
-    wait_text = request.query.get("wait", "20")
-    if not re.fullmatch(r"[0-9]{1,2}(\.[0-9]{1,3})?", wait_text) or float(wait_text) > 60:
-        raise APIError("InvalidRequestArguments", "wait must be a number of seconds from 0 to 60")
-    service: QueueService = request.app[keys.SERVICE]
-    queues = await service.wait_for_pending_queues(float(wait_text), wanted or None)
-    return web.json_response({"taskQueueIds": queues})
 
 
 # Codes for the errors aiohttp itself raises; a wrong method is a 404, as in
@@ -208,6 +215,10 @@ async def errors_as_json(request: web.Request, handler: Any) -> web.StreamRespon
 class Sandbox:
     """A sandbox (queue and, unless `capacity=0`, a worker) served from a
     background thread with its own event loop.
+
+    The worker (`tc-notebook worker`, a child process) serves `task_queues`,
+    by default the tutorial's (`tutorial_task_queue()`); tasks of other queues
+    stay pending, as on a deployment with no worker pool for them.
 
     >>> with Sandbox() as sandbox:
     ...     queue = taskcluster.Queue(sandbox.client_options())

@@ -16,7 +16,6 @@ import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -79,34 +78,38 @@ PRIORITIES = ("highest", "very-high", "high", "medium", "low", "very-low", "lowe
 ROOT_CLIENT_ID = "root"
 PARTIAL_SUFFIX = ".partial"  # blob uploads in progress; never served
 
-
-def now() -> datetime:
-    """The current time, in UTC."""
-    return datetime.now(timezone.utc)
-
-
-def iso(moment: datetime) -> str:
-    """Taskcluster's date format: `2026-01-01T00:00:00.000Z`."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
-    )
-
-
-def parse_time(text: str) -> datetime:
-    """Parse an ISO-8601 date-time (with `Z` or an offset), in UTC; ValueError
-    also when it leaves the years 1 to 9999 once in UTC."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    try:
-        return moment.astimezone(timezone.utc)
-    except OverflowError:
-        raise ValueError(f"{text} is out of range once in UTC") from None
+# Taskcluster's Postgres database sorts text with the en_US.UTF-8 collation
+# (in its deployments and its dev rig alike), so it lists tasks by taskId and
+# artifacts by name in that order, not byte by byte. For printable ASCII (all
+# that taskIds and artifact names hold): letters and digits compare first,
+# ignoring case and punctuation (`$` < digits < letters); on a tie, lower case
+# comes before upper case; on a tie again, the punctuation marks decide, place
+# by place, in the order of _PUNCTUATION. tests/test_order.py checks this
+# against the C library's own en_US.UTF-8 where it is installed.
+COLLATION = "taskcluster"
+_PRIMARY = "$0123456789abcdefghijklmnopqrstuvwxyz"
+_PUNCTUATION = " !\"#%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 
 
-def iso_in(seconds: float) -> str:
-    """`iso()` of now plus `seconds`."""
-    return iso(now() + timedelta(seconds=seconds))
+def collation_key(text: str) -> tuple[tuple[int, ...], ...]:
+    """A sort key that orders text as Taskcluster's database does (see COLLATION;
+    characters beyond printable ASCII, which no name holds, sort after letters)."""
+    primary, case, punctuation = [], [], []
+    for char in text:
+        if char in _PUNCTUATION:
+            punctuation.append(_PUNCTUATION.index(char))
+            continue
+        folded = char.lower()
+        index = _PRIMARY.find(folded)
+        primary.append(index if index >= 0 else len(_PRIMARY) + ord(char))
+        case.append(int(char != folded))
+        punctuation.append(len(_PUNCTUATION))
+    return tuple(primary), tuple(case), tuple(punctuation)
+
+
+def _collate(left: str, right: str) -> int:
+    a, b = collation_key(left), collation_key(right)
+    return (a > b) - (a < b)
 
 
 class DataDirInUse(RuntimeError):
@@ -131,6 +134,7 @@ class Store:
         self.db = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
         os.chmod(db_path, 0o600)
         self.db.row_factory = sqlite3.Row
+        self.db.create_collation(COLLATION, _collate)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
@@ -257,11 +261,6 @@ class Store:
         )
         return [r["task_id"] for r in rows]
 
-    def pending_queue_ids(self) -> list[str]:
-        """Task queues that have pending tasks."""
-        rows = self.db.execute("SELECT DISTINCT task_queue_id FROM tasks WHERE state = 'pending'")
-        return [r["task_queue_id"] for r in rows]
-
     def claims_expired_before(self, moment: str) -> list[str]:
         """Running tasks whose claim ran out before `moment`."""
         rows = self.db.execute(
@@ -278,10 +277,18 @@ class Store:
         )
         return [r["task_id"] for r in rows]
 
+    def pending_count(self, task_queue_id: str) -> int:
+        """How many tasks of a queue are pending."""
+        return self.db.execute(
+            "SELECT count(*) FROM tasks WHERE task_queue_id = ? AND state = 'pending'",
+            (task_queue_id,),
+        ).fetchone()[0]
+
     def group_task_ids(self, task_group_id: str, offset: int, limit: int) -> list[str]:
-        """Task ids of a group in creation order."""
+        """Task ids of a group, ordered as Taskcluster orders taskIds."""
         rows = self.db.execute(
-            "SELECT task_id FROM tasks WHERE task_group_id = ? ORDER BY seq LIMIT ? OFFSET ?",
+            f"SELECT task_id FROM tasks WHERE task_group_id = ?"
+            f" ORDER BY task_id COLLATE {COLLATION} LIMIT ? OFFSET ?",
             (task_group_id, limit, offset),
         )
         return [r["task_id"] for r in rows]
@@ -351,11 +358,11 @@ class Store:
         ).fetchone()[0]
 
     def dependent_task_ids(self, required: str, offset: int, limit: int) -> list[str]:
-        """Tasks that depend on `required`, in creation order."""
+        """Tasks that depend on `required`, ordered as Taskcluster orders taskIds."""
         rows = self.db.execute(
-            "SELECT d.dependent_task_id FROM dependencies d JOIN tasks t"
-            " ON t.task_id = d.dependent_task_id WHERE d.required_task_id = ?"
-            " ORDER BY t.seq LIMIT ? OFFSET ?",
+            f"SELECT d.dependent_task_id FROM dependencies d JOIN tasks t"
+            f" ON t.task_id = d.dependent_task_id WHERE d.required_task_id = ?"
+            f" ORDER BY d.dependent_task_id COLLATE {COLLATION} LIMIT ? OFFSET ?",
             (required, limit, offset),
         )
         return [r["dependent_task_id"] for r in rows]
@@ -412,10 +419,11 @@ class Store:
     def artifacts(
         self, task_id: str, run_id: int, after: str | None, limit: int
     ) -> list[dict[str, Any]]:
-        """Artifacts of a run ordered by name, starting after the name `after`."""
+        """Artifacts of a run ordered by name (as Taskcluster orders names),
+        starting after the name `after`."""
         rows = self.db.execute(
-            "SELECT * FROM artifacts WHERE task_id = ? AND run_id = ? AND name > ?"
-            " ORDER BY name LIMIT ?",
+            f"SELECT * FROM artifacts WHERE task_id = ? AND run_id = ?"
+            f" AND name COLLATE {COLLATION} > ? ORDER BY name COLLATE {COLLATION} LIMIT ?",
             (task_id, run_id, after or "", limit),
         )
         return [self._artifact_from_row(r) for r in rows]

@@ -65,6 +65,7 @@ class LiveLog(widgets.VBox):
         self._lines: deque[str] = deque(maxlen=max_lines)
         self._partial = ""
         self._follower: asyncio.Task | None = None
+        self._repaint: asyncio.TimerHandle | None = None  # a repaint soon, while streaming
         self._shown_run: int | None = None
         self._toggle = widgets.ToggleButton(
             value=True, description="follow", icon="arrow-down", layout=widgets.Layout(width="auto")
@@ -167,7 +168,10 @@ class LiveLog(widgets.VBox):
                     self.phase = "streaming"
                     self._render()
                     await self._read(url)
-                    continue  # stream ended: read the final log on the next pass
+                    # The stream ended: the final log comes once the run is
+                    # resolved, on a later pass (not at once: no tight loop).
+                    await asyncio.sleep(schedule.next())
+                    continue
                 self._reset()
                 await self._read(url)
             except _NotYet:
@@ -189,14 +193,22 @@ class LiveLog(widgets.VBox):
                 raise _NotYet()
             reply.raise_for_status()
             self._reset()
-            loop = asyncio.get_running_loop()
-            painted = loop.time()
             async for chunk in reply.content.iter_any():
                 self._add(decoder.decode(chunk))
-                if loop.time() - painted >= RENDER_EVERY:
-                    self._render()
-                    painted = loop.time()
+                self._render_soon()
             self._add(decoder.decode(b"", final=True))
+        self._render_now()
+
+    def _render_soon(self) -> None:
+        """Repaint within RENDER_EVERY: the lines arriving meanwhile share one
+        repaint, and the last lines of a burst are painted though none follow."""
+        if self._repaint is None:
+            self._repaint = asyncio.get_running_loop().call_later(RENDER_EVERY, self._render_now)
+
+    def _render_now(self) -> None:
+        if self._repaint is not None:
+            self._repaint.cancel()
+            self._repaint = None
         self._render()
 
     def _reset(self) -> None:

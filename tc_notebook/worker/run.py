@@ -1,9 +1,9 @@
-"""The sandbox worker: claims tasks through the queue's HTTP API with the
-official client, runs them with the process engine, streams the live log,
-uploads artifacts and reports the outcome, as a Taskcluster worker does.
+"""One claimed run, from live log to resolution: the task's commands run as
+local processes (`engine`), the claim is kept alive, the outputs become
+artifacts, and the run is reported completed, failed or exception.
 
-Runs' live logs are `<work dir>/<taskId>-<runId>.log`; their working
-directories are made by `TaskDirectories`, owned by the task user.
+A run's live log is `<work dir>/<taskId>-<runId>.log`, its working directory
+is made by `TaskDirectories`, owned by the task user.
 """
 
 from __future__ import annotations
@@ -18,23 +18,21 @@ import stat
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-import aiohttp
-import taskcluster.aio
 from taskcluster.exceptions import TaskclusterRestFailure
 
+from ..timestamps import iso, now, parse_time
 from .engine import Outcome, run_commands, task_environment
-from .guard import MARKER_VARIABLE, Guard, kill_marked, marker_for
-from .livelog import LIVELOG_PREFIX, LiveLog, LiveLogs
-from .opener import Opener, UserOpener
+from .guard import MARKER_VARIABLE
+from .livelog import LiveLog
 from .payload import ArtifactSpec, MalformedPayload, Payload, parse_payload
-from .store import iso, now, parse_time
-from .taskuser import TaskDirectories, remove_entries, task_user
+
+if TYPE_CHECKING:
+    from .worker import Worker
 
 log = logging.getLogger(__name__)
 
-PENDING_QUEUES_PATH = "/sandbox/pending-queues"
 LIVE_LOG = "public/logs/live.log"
 BACKING_LOG = "public/logs/live_backing.log"
 LOG_CONTENT_TYPE = "text/plain; charset=utf-8"
@@ -57,122 +55,6 @@ def content_type_of(*paths: Path) -> str:
     return "application/octet-stream"
 
 
-def clear_previous_runs(work_dir: Path) -> None:
-    """Remove what runs of an earlier sandbox process on this data directory left:
-    their task processes (should its guard have died too), working directories
-    and live-log files. Call with the data directory locked, before a worker starts."""
-    kill_marked(marker_for(work_dir))
-    TaskDirectories(work_dir, task_user()).clear()
-    remove_entries(work_dir)
-
-
-class Worker:
-    """Claims and runs tasks until stopped. Runs on the caller's event loop."""
-
-    def __init__(
-        self,
-        root_url: str,
-        credentials: dict[str, str],
-        livelogs: LiveLogs,
-        work_dir: Path,
-        *,
-        capacity: int | None = None,
-        task_queues: list[str] | None = None,
-        worker_group: str = "sandbox",
-        worker_id: str = "local",
-        remove_at_end: tuple[Path, ...] = (),
-    ) -> None:
-        self.root_url = root_url
-        self.remove_at_end = remove_at_end  # folders the guard removes once all is over
-        self.credentials = credentials
-        self.livelogs = livelogs
-        self.work_dir = Path(work_dir)
-        self.capacity = capacity or os.cpu_count() or 1
-        self.task_queues = task_queues
-        self.worker_group, self.worker_id = worker_group, worker_id
-        self.user = task_user()
-        self.directories = TaskDirectories(self.work_dir, self.user)
-        self.marker = marker_for(self.work_dir)
-        self.guard: Guard | None = None
-        self.opener = UserOpener(self.user.uid, self.user.gid) if self.user else Opener()
-        self._running: dict[asyncio.Task, tuple[str, int]] = {}
-        self._session: aiohttp.ClientSession | None = None
-        self._claim_loop: asyncio.Task | None = None
-
-    def _queue(self, credentials: dict[str, str] | None = None) -> taskcluster.aio.Queue:
-        options: dict[str, Any] = {"rootUrl": self.root_url, "maxRetries": 2}
-        if credentials:
-            options["credentials"] = credentials
-        return taskcluster.aio.Queue(options, session=self._session)
-
-    async def run(self) -> None:
-        """Claim work whenever there is free capacity, until `stop()`."""
-        self._claim_loop = asyncio.current_task()
-        self._session = aiohttp.ClientSession()
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        self.directories.prepare()
-        self.guard = Guard(self.marker, self.directories.root, self.remove_at_end)
-        queue = self._queue(self.credentials)
-        try:
-            while True:
-                free = self.capacity - len(self._running)
-                if free <= 0:
-                    await asyncio.wait(list(self._running), return_when=asyncio.FIRST_COMPLETED)
-                    continue
-                try:
-                    for task_queue_id in await self._pending_queues():
-                        free = self.capacity - len(self._running)
-                        if free <= 0:
-                            break
-                        reply = await queue.claimWork(
-                            task_queue_id,
-                            {
-                                "workerGroup": self.worker_group,
-                                "workerId": self.worker_id,
-                                "tasks": min(free, 32),
-                            },
-                        )
-                        for claim in reply["tasks"]:
-                            self._start(claim)
-                except (aiohttp.ClientError, taskcluster.exceptions.TaskclusterFailure) as exc:
-                    log.warning("worker: claiming failed (%s); retrying", exc)
-                    await asyncio.sleep(1)
-        finally:
-            await self._shutdown_runs()
-            await self._session.close()
-            self.guard.close()
-            self.opener.close()
-
-    def stop(self) -> None:
-        """End the claim loop; running tasks are killed and reported worker-shutdown."""
-        if self._claim_loop is not None:
-            self._claim_loop.cancel()
-
-    def _start(self, claim: dict[str, Any]) -> None:
-        run = asyncio.create_task(TaskRun(self, claim).execute())
-        self._running[run] = (claim["status"]["taskId"], claim["runId"])
-        run.add_done_callback(self._running.pop)
-
-    async def _pending_queues(self) -> list[str]:
-        """Queues with pending tasks, from the sandbox's long-poll endpoint."""
-        params = {"wait": "20"}
-        if self.task_queues:
-            params["taskQueueIds"] = ",".join(self.task_queues)
-        async with self._session.get(
-            self.root_url + PENDING_QUEUES_PATH,
-            params=params,
-            timeout=aiohttp.ClientTimeout(total=30),
-        ) as reply:
-            reply.raise_for_status()
-            return (await reply.json())["taskQueueIds"]
-
-    async def _shutdown_runs(self) -> None:
-        for task in list(self._running):
-            task.cancel()
-        if self._running:
-            await asyncio.wait(list(self._running), timeout=30)
-
-
 class TaskRun:
     """One claimed run, from live log to resolution."""
 
@@ -183,7 +65,8 @@ class TaskRun:
         self.run_id = claim["runId"]
         self.taken_until = claim["takenUntil"]
         self.claim_seconds = (parse_time(self.taken_until) - now()).total_seconds()
-        self.queue = worker._queue(claim["credentials"])
+        self.queue = worker.queue(claim["credentials"])  # the run's own credentials
+        self.status_queue = worker.queue()  # the worker's own: may read any task's status
         self.directory = worker.directories.root / f"{self.task_id}-{self.run_id}"
         self.log: LiveLog | None = None
         self.started = time.monotonic()
@@ -218,7 +101,7 @@ class TaskRun:
     async def _execute(self) -> None:
         self.worker.directories.make(self.directory.name)
         log_path = self.worker.work_dir / f"{self.task_id}-{self.run_id}.log"
-        self.log = self.worker.livelogs.open(self.task_id, self.run_id, log_path)
+        self.log = self.worker.livelogs.open(log_path)
         self._header()
         try:
             payload = parse_payload(self.task.get("payload"), self.task["expires"])
@@ -258,7 +141,7 @@ class TaskRun:
 
     async def _create_live_log(self, max_run_time: float) -> None:
         expires = min(iso(now() + timedelta(seconds=max_run_time + 15 * 60)), self.task["expires"])
-        url = f"{self.worker.root_url}{LIVELOG_PREFIX}{self.task_id}/{self.run_id}"
+        url = self.worker.livelogs.url_of(self.log)
         await self.queue.createArtifact(
             self.task_id,
             self.run_id,
@@ -331,8 +214,8 @@ class TaskRun:
                 except TaskclusterRestFailure as failure:
                     raise RunAborted(f"reclaim refused ({failure.status_code})") from failure
                 self.taken_until = reply["takenUntil"]
-                self.queue = self.worker._queue(reply["credentials"])
-            status = (await self.queue.status(self.task_id))["status"]
+                self.queue = self.worker.queue(reply["credentials"])
+            status = (await self.status_queue.status(self.task_id))["status"]
             runs = status["runs"]
             if len(runs) <= self.run_id or runs[self.run_id]["state"] != "running":
                 reason = runs[self.run_id].get("reasonResolved", "resolved")
@@ -415,24 +298,9 @@ class TaskRun:
         return True
 
     async def _upload(self, name: str, body: BinaryIO, expires: str, content_type: str) -> None:
-        size = os.fstat(body.fileno()).st_size
-        reply = await self.queue.createArtifact(
-            self.task_id,
-            self.run_id,
-            name,
-            {
-                "storageType": "s3",
-                "contentType": content_type,
-                "contentLength": size,
-                "expires": expires,
-            },
+        size = await self.worker.uploader.upload(
+            self.queue, self.task_id, self.run_id, name, body, content_type, expires
         )
-        async with self.worker._session.put(
-            reply["putUrl"],
-            data=body,
-            headers={"Content-Type": content_type, "Content-Length": str(size)},
-        ) as answer:
-            answer.raise_for_status()
         self._say(f"[taskcluster] uploaded {name} ({size} bytes)")
 
     async def _finish_log(self, outcome: Outcome | None) -> None:
@@ -459,7 +327,7 @@ class TaskRun:
                 "expires": expires,
             },
         )
-        self.worker.livelogs.forget(self.task_id, self.run_id)
+        self.worker.livelogs.forget(self.log)
 
     async def _resolve_after_shutdown(self) -> None:
         """The worker is stopping: report worker-shutdown so the task is retried."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .store import parse_time
+from ..timestamps import parse_time
 
 
 class MalformedPayload(ValueError):

@@ -1,0 +1,110 @@
+"""Every accepted difference between the sandbox and Taskcluster (the rig).
+
+The differential tests compare each call's status, error code, headers and
+body (key sets recursively, values after normalising timestamps, secrets,
+continuation tokens and the root URL; see harness.normalise). A difference
+listed here does not fail them; anything else does. Each entry names the API
+entries it covers (`upload` and `download` are the scenarios' own PUTs and
+GETs of artifact bytes), the place in the normalised answer (`body.putUrl`,
+`headers.location`; fnmatch patterns, with `[]` for any list index), the kind
+of difference (`value`, `keys`, `length`, `status`, `code`), optionally what
+each side holds there (an fnmatch pattern for text, the value itself
+otherwise; for `keys`, the keys only that side has), and why it is accepted.
+Keep the list short: fix the sandbox instead whenever the difference is not
+a deliberate choice or Taskcluster's own quirk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+ANY = "*"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """One accepted difference."""
+
+    entries: tuple[str, ...]
+    path: str
+    kind: str
+    reason: str
+    sandbox: Any = ANY
+    rig: Any = ANY
+
+
+ACCEPTED: list[Accepted] = [
+    Accepted(
+        ("createArtifact",),
+        "body.putUrl",
+        "value",
+        "s3 artifacts: the sandbox stores the bytes itself and hands out a signed URL of its "
+        "own blob store (`<root>/sandbox/blobs/...?expires=&signature=`), where Taskcluster "
+        "hands out a presigned S3 URL (the rig: moto behind `<root>/public-bucket/...`). "
+        "Both take the PUT with the artifact's Content-Type; the scenario uploads through "
+        "either and compares the downloaded bytes.",
+        sandbox="<root>/sandbox/blobs/*?expires=*&signature=*",
+        rig="<root>/*-bucket/*X-Amz-Signature=*",
+    ),
+    Accepted(
+        ("getArtifact", "getLatestArtifact", "artifact", "latestArtifact"),
+        "body.url",
+        "value",
+        "s3 artifacts: the download URL is the sandbox's blob store (signed for private "
+        "names), not S3. The bytes behind both are compared by the scenario.",
+        sandbox="<root>/sandbox/blobs/*",
+        rig="<root>/*-bucket/*",
+    ),
+    Accepted(
+        ("getArtifact", "getLatestArtifact"),
+        "headers.location",
+        "value",
+        "s3 artifacts: the sandbox redirects to its blob store, with a root-relative "
+        "Location (`/sandbox/blobs/...`) so that jupyter-server-proxy on Binder can rewrite "
+        "it (see api._redirect); Taskcluster redirects to an absolute S3 URL.",
+        sandbox="/sandbox/blobs/*",
+        rig="<root>/*-bucket/*",
+    ),
+    Accepted(
+        ("upload",),
+        "headers",
+        "keys",
+        "The answer of an s3 upload (PUT to the putUrl) comes from S3 on Taskcluster, whose "
+        "empty 200 carries a Content-Type; the sandbox's blob store sends none. The status "
+        "is compared, and the bytes are, once downloaded.",
+        sandbox=[],
+        rig=["content-type"],
+    ),
+    Accepted(
+        ("claimWork",),
+        "body.tasks[].takenUntil",
+        "value",
+        "Taskcluster's claimWork answers takenUntil in Postgres' text form "
+        "(`2026-11-28T22:24:08.17+00:00`); everywhere else, and in the sandbox, dates are "
+        "JavaScript's `...08.170Z`. Both parse to the same kind of date.",
+        sandbox="<time>",
+        rig="????-??-??T??:??:??*+00:00",
+    ),
+    Accepted(
+        ("claimWork", "reclaimTask"),
+        "body*.credentials.certificate.issuer",
+        "value",
+        "Task credentials are issued by the queue service's own client in Taskcluster "
+        "(`static/taskcluster/queue`); the sandbox has no separate services and issues them "
+        "from its root client. The credentials' name and scopes are compared.",
+        sandbox="root",
+        rig="static/taskcluster/queue",
+    ),
+    Accepted(
+        ("listArtifacts", "listLatestArtifacts", "artifactInfo", "latestArtifactInfo"),
+        "body*",
+        "keys",
+        "s3 artifacts created without a contentLength: the sandbox, which stores the bytes "
+        "itself, reports the size it stored (tests/test_security.py relies on it); "
+        "Taskcluster reports only a contentLength given to createArtifact, as S3 does not "
+        "tell the queue. Artifacts created with a contentLength agree.",
+        sandbox=["contentLength"],
+        rig=[],
+    ),
+]
