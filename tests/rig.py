@@ -54,6 +54,14 @@ def read_env_file(path: Path) -> dict[str, str]:
     return env
 
 
+class RigEnv(dict):
+    """The rig's variables; its repr (in test reports) leaves out the access token."""
+
+    def __repr__(self) -> str:
+        shown = {k: ("<hidden>" if k.endswith("ACCESS_TOKEN") else v) for k, v in self.items()}
+        return f"RigEnv({shown!r})"
+
+
 @functools.cache
 def rig_env() -> dict[str, str] | str:
     """The rig's `TASKCLUSTER_*` variables once its queue answers `ping`, or
@@ -77,7 +85,7 @@ def rig_env() -> dict[str, str] | str:
     if not alive:
         return (f"no Taskcluster rig: {ping} (from {path}) answered {answer.status_code}; "
                 f"{HOW_TO_START}")
-    return {key: env[key] for key in ENV_KEYS}
+    return RigEnv({key: env[key] for key in ENV_KEYS})
 
 
 def require_rig() -> dict[str, str]:

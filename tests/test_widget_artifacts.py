@@ -20,6 +20,7 @@ import ipywidgets
 import pytest
 import requests
 import slugid
+import taskcluster
 
 from tc_notebook.connection import Connection
 from tc_notebook.sandbox import Sandbox
@@ -204,7 +205,9 @@ def test_icons_sizes_types_and_error_reasons(conn, task_id):
         assert missing["icon"] == ICONS["error"] and not missing["href"]
         assert "file-missing-on-worker" in missing["error"]
         assert al.entry("public/missing.txt")["reason"] == "file-missing-on-worker"
-        assert "public/missing.txt" not in al.choice.options  # nothing to download
+        assert "public/missing.txt" not in al.fetchable_names  # nothing to download
+        al.table._handle_custom_msg({"type": "download", "name": "public/missing.txt"}, [])
+        assert al.table.notice["tone"] == "error" and "cannot be downloaded" in al.notice
 
         bundle = al._repr_mimebundle_()
         assert bundle["text/plain"] == repr(al)
@@ -290,6 +293,23 @@ def test_private_link_is_signed_at_click_time(conn, task_id):
     assert unsigned.status_code == 403
 
 
+def test_static_links_open_a_new_tab_and_never_download(conn, task_id):
+    """The HTML outside a live kernel links like the Taskcluster UI: a new tab,
+    no `download` attribute (the live table's links are checked in a browser,
+    tests/browser/test_browser_widgets_polish.py)."""
+
+    async def scenario():
+        al = ArtifactList(conn, task_id)
+        await al.refresh()
+        page = al.to_html()
+        for name in ("public/passwd.txt", LIVE_LOG):
+            href = conn.browser_url(al.entry(name)["url"])
+            assert f"<a href='{href}' target='_blank' rel='noopener'>{name}</a>" in page
+        assert " download" not in page
+
+    run(scenario())
+
+
 def test_links_go_through_the_jupyter_proxy(conn, task_id, monkeypatch):
     monkeypatch.setenv("TC_NOTEBOOK_PROXY_PREFIX", "/user/x/")
     prefix = f"/user/x/proxy/{conn.sandbox.server.port}/api/queue/v1/"
@@ -314,41 +334,98 @@ def test_links_go_through_the_jupyter_proxy(conn, task_id, monkeypatch):
 # -- through the kernel --------------------------------------------------------------
 
 
-def test_download_button_and_download(conn, task_id, tmp_path, monkeypatch):
+def visible(widget: ipywidgets.Widget) -> bool:
+    return widget.layout.display != "none"
+
+
+def descendants(widget: ipywidgets.Widget) -> list[ipywidgets.Widget]:
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found += descendants(child)
+    return found
+
+
+def test_download_action_says_where_and_offers_a_browser_download(
+    conn, task_id, tmp_path, monkeypatch
+):
+    """A row's "download": a progress bar only while it runs, then the full
+    path of the saved file and a link that downloads it in the browser."""
     monkeypatch.chdir(tmp_path)
 
     async def scenario():
         al = ArtifactList(conn, task_id)
         await al.refresh()
-        progress: list[float] = []
-        al.progress.observe(lambda change: progress.append(change["new"]), names="value")
+        assert not visible(al.progress) and al.notice == ""  # no empty progress bar
+        shown: list[bool] = []
+        al.progress.layout.observe(lambda change: shown.append(visible(al.progress)), "display")
+        notices: list[dict[str, Any]] = []
+        al.table.observe(lambda change: notices.append(change["new"]), "notice")
 
-        # The button: choose, click, wait.
-        al.choice.value = "public/passwd.txt"
-        al.download_button.click()
-        target = tmp_path / "passwd.txt"
-        await until(lambda: al.progress.bar_style == "success", message="the download")
+        # The row's action (what its JavaScript sends).
+        al.table._handle_custom_msg({"type": "download", "name": "public/passwd.txt"}, [])
+        await until(lambda: al.table.notice.get("tone") == "done", message="the download")
+        target = (tmp_path / "passwd.txt").resolve()
         assert target.read_bytes() == Path("/etc/passwd").read_bytes()
-        assert al.progress.value == al.progress.max == 100 and progress[-1] == 100
-        assert str(target) in al.status.value
+        # The bar showed while the download ran, and only then.
+        assert shown == [True, False] and not visible(al.progress) and not al.downloading
+        assert notices[0] == {"tone": "info", "text": "Downloading public/passwd.txt…", "path": ""}
+        assert al.progress.value == 100 and al.progress.bar_style == "success"
         assert not list(tmp_path.glob("*.part"))
+        # Where it went: the whole path, on the kernel's machine.
+        notice = al.table.notice
+        assert notice["tone"] == "done" and notice["path"] == str(target)
+        assert "on the kernel's machine" in notice["text"]
+        assert al.notice.endswith(str(target))
+        # The offer of a browser download: public, a plain link.
+        assert notice["offer"] and notice["basename"] == "passwd.txt"
+        assert notice["href"] == conn.browser_url(al.entry("public/passwd.txt")["url"])
+        page = al.to_html()
+        assert str(target) in page and "download it in your browser" in page
+        assert requests.get(notice["href"], timeout=10).content == target.read_bytes()
 
-        # From code: a private artifact (signed by the kernel) into a directory.
+        # A private artifact: saved by the kernel, its browser download signed at the click.
         (tmp_path / "sub").mkdir()
         path = await al.download("private/secret.txt", tmp_path / "sub")
-        assert path == tmp_path / "sub" / "secret.txt"
+        assert path == (tmp_path / "sub" / "secret.txt").resolve()
         assert path.read_bytes() == Path("/etc/hostname").read_bytes()
+        notice = al.table.notice
+        assert notice["offer"] and notice["href"] == "" and notice["name"] == "private/secret.txt"
+        assert "bewit" not in synced_state(al)
+        sent: list[dict[str, Any]] = []
+        al.table.send = lambda content, buffers=None: sent.append(content)
+        al.table._handle_custom_msg(
+            {"type": "sign", "name": notice["name"], "runId": notice["runId"], "id": "s1"}, []
+        )
+        assert sent[0]["type"] == "signed" and "bewit=" in sent[0]["url"]
+        assert requests.get(sent[0]["url"], timeout=10).content == path.read_bytes()
+
         big = await al.download("public/out/big.txt", tmp_path / "big-copy.txt")
         assert big.read_bytes() == b"a" * 200000 and al.progress.value == 100
 
-        # Failures raise from code, and are explained in the status line from the button.
+        # Failures raise from code, and are explained in the notice from a row.
         with pytest.raises(ArtifactError, match="file-missing-on-worker"):
             await al.download("public/missing.txt")
-        assert await al._quietly(al.download("public/nothing-here")) is None
-        assert "no artifact 'public/nothing-here'" in al.status.value
-        al.choice.value = "public/out/f1.txt"
-        al.download_button.click()
+        assert al.table.notice["tone"] == "error" and not visible(al.progress)
+        assert await al._quietly(al.download, "public/nothing-here") is None
+        assert "no artifact 'public/nothing-here'" in al.notice
+        al.table._handle_custom_msg({"type": "download", "name": "public/out/f1.txt"}, [])
         await until(lambda: (tmp_path / "f1.txt").exists(), message="the second download")
+        await until(lambda: not al.downloading)
+
+    run(scenario())
+
+
+def test_close_stops_a_download_and_closes_the_parts(conn, task_id, tmp_path):
+    async def scenario():
+        al = ArtifactList(conn, task_id)
+        await al.refresh()
+        parts = descendants(al)
+        al.table._handle_custom_msg({"type": "download", "name": "public/out/big.txt"}, [])
+        al.close()
+        await until(lambda: al._download_task.done(), message="the download to stop")
+        assert al._download_task.cancelled() and len(al._tasks) == 0
+        assert all(part.comm is None for part in parts)  # the table, progress bar, ...
+        assert not list(tmp_path.glob("*.part"))
 
     run(scenario())
 
@@ -357,6 +434,10 @@ def test_preview_text_json_and_images(conn, task_id):
     async def scenario():
         al = ArtifactList(conn, task_id)
         await al.refresh()
+        # One way to preview: each row's action. No artifact dropdown, no preview button.
+        parts = descendants(al)
+        assert [p for p in parts if isinstance(p, ipywidgets.Dropdown)] == [al.run_selector]
+        assert [p.description for p in parts if isinstance(p, ipywidgets.Button)] == ["refresh"]
         text = await al.preview("public/passwd.txt")
         assert text == Path("/etc/passwd").read_text()
         shown = al.preview_box.children
@@ -378,7 +459,7 @@ def test_preview_text_json_and_images(conn, task_id):
         log = await al.preview(BACKING_LOG)
         assert f"task {task_id} run 0" in log
 
-        # The row's eye button (JS message) previews too.
+        # The row's preview action (its JavaScript's message).
         al._handle_custom_msg({"type": "preview", "name": "public/out/f3.txt"}, [])
         await until(
             lambda: (
@@ -388,7 +469,7 @@ def test_preview_text_json_and_images(conn, task_id):
             ),
             message="the preview from a row",
         )
-        assert al.choice.value == "public/out/f3.txt"
+        assert "public/out/f3.txt" in al.preview_box.children[0].value
 
     run(scenario())
 
@@ -457,8 +538,44 @@ def test_task_without_runs_yet(conn):
             assert al.run_id is None and al.artifacts == [] and al.state == "unscheduled"
             assert "no runs yet" in al.table.message
             assert al.run_selector.layout.display == "none"
-            assert al.choice.options == ()
+            assert al.fetchable_names == [] and not visible(al.progress)
         finally:
             conn.queue.cancelTask(dependency)
 
     run(scenario())
+
+
+def test_one_artifact_is_one_artifact(conn):
+    """A run with a single artifact says "1 artifact" (not "1 artifacts")."""
+    task_id = slugid.nice()
+    conn.queue.createTask(task_id, tutorial_task("tutorial/nobody-serves-this"))
+    claim = conn.queue.claimWork(
+        "tutorial/nobody-serves-this", {"workerGroup": "tests", "workerId": "me", "tasks": 1}
+    )
+    assert [t["status"]["taskId"] for t in claim["tasks"]] == [task_id]
+    reply = conn.queue.createArtifact(
+        task_id,
+        0,
+        "public/only.txt",
+        {
+            "storageType": "s3",
+            "contentType": "text/plain",
+            "expires": taskcluster.fromNowJSON("1 day"),
+            "contentLength": 3,
+        },
+    )
+    headers = {"Content-Type": "text/plain"}
+    requests.put(reply["putUrl"], data=b"one", headers=headers, timeout=10).raise_for_status()
+
+    async def scenario():
+        al = ArtifactList(conn, task_id)
+        await al.refresh()
+        assert al.names == ["public/only.txt"]
+        assert "1 artifact<" in al.heading.value or al.heading.value.endswith("1 artifact")
+        assert "1 artifacts" not in al.heading.value and "1 artifacts" not in al.to_html()
+        assert repr(al) == f"<ArtifactList {task_id} run 0: 1 artifact>"
+
+    try:
+        run(scenario())
+    finally:
+        conn.queue.reportCompleted(task_id, 0)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import slugid
 from widget_helpers import create, run, until
 
 from tc_notebook.connection import Connection
 from tc_notebook.sandbox import QueueSettings, Sandbox
-from tc_notebook.widgets import StatusBadge
+from tc_notebook.widgets import StatusBadge, TaskView
 from tc_notebook.widgets.badge import STATE_COLOURS
 from tc_notebook.widgets.livelog import LiveLog
+
+UNSERVED = "tutorial/nobody-serves-this"  # a task queue no worker claims from
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +42,74 @@ def test_badge_follows_task_to_completion_and_stops_polling(conn, gate):
         await asyncio.sleep(1.5)  # several poll intervals: no request may follow
         assert badge.polls == polls and not badge.polling
         assert badge.status["state"] == "completed" and badge.run_id == 0
+    run(body)
+
+
+def test_badge_is_loading_not_unknown_before_the_first_status(conn):
+    """Before the first poll answers: a neutral "loading…" chip, never UNKNOWN."""
+
+    async def body():
+        task_id = create(conn, "true")
+        badge = StatusBadge(conn, task_id)
+        shown = [badge.value]
+        badge.observe(lambda change: shown.append(change["new"]), "value")
+        assert badge.state == "" and badge.polls == 0  # nothing fetched yet
+        assert "loading…" in badge.value and "tc-state-loading" in badge.value
+        assert "UNKNOWN" not in badge.value and STATE_COLOURS["unknown"] not in badge.value
+        assert repr(badge) == f"<StatusBadge {task_id}: loading>"
+        assert await badge.wait() == "completed"
+        assert not any("UNKNOWN" in value for value in shown)
+        assert "loading" not in badge.value and "COMPLETED" in badge.value
+
+    run(body)
+
+
+def test_pending_is_grey_like_unscheduled(conn):
+    """PENDING in the web UI's neutral grey, the same as UNSCHEDULED (not purple)."""
+    assert STATE_COLOURS["pending"] == STATE_COLOURS["unscheduled"] == "#616161"
+
+    async def body():
+        task_id = create(conn, "true", provisionerId="tutorial", workerType="nobody-serves-this")
+        badge = StatusBadge(conn, task_id)
+        await until(lambda: badge.state == "pending")
+        assert "PENDING" in badge.value and "background:#616161" in badge.value
+        assert "#6a1b9a" not in badge.value  # the old purple
+        badge.close()
+        conn.queue.cancelTask(task_id)
+
+    run(body)
+
+
+def test_two_badges_render_side_by_side(conn):
+    """An HBox of two badges: the widget tree holds both, each with its own chip."""
+    import ipywidgets
+
+    async def body():
+        failed = StatusBadge(conn, create(conn, "exit 1"))
+        completed = StatusBadge(conn, create(conn, "true"))
+        row = ipywidgets.HBox([failed, completed])
+        assert await failed.wait() == "failed" and await completed.wait() == "completed"
+        assert [child.value.count('class="tc-badge') for child in row.children] == [1, 1]
+        assert "FAILED" in failed.value and "COMPLETED" in completed.value
+        failed.close()
+        completed.close()
+
+    run(body)
+
+
+def test_close_stops_polling(conn, gate):
+    """close(): the poll loop ends and the badge leaves the page (its comm closed)."""
+
+    async def body():
+        task_id = create(conn, gate.wait())
+        badge = StatusBadge(conn, task_id)
+        await until(lambda: badge.state == "running")
+        assert badge.polling and badge.comm is not None
+        badge.close()
+        await until(lambda: not badge.polling, timeout=2)
+        assert badge.comm is None and badge._poller.cancelled()
+        gate.open()
+
     run(body)
 
 
@@ -107,10 +178,18 @@ def test_badge_reconnects_after_sandbox_restart(tmp_path):
 
 
 def test_blocking_wait_in_a_script(conn):
-    """wait_blocking() serves plain scripts (no running loop)."""
+    """wait_blocking() serves plain scripts (no running loop); the badge shows
+    the task's state at once (one status request), not a placeholder."""
     badge = StatusBadge(conn, create(conn, "true"))
     assert not badge.polling  # no loop was running: nothing polls until asked
+    assert badge.polls == 1 and badge.state in ("pending", "running", "completed")
+    assert badge.state.upper() in badge.value and "loading" not in badge.value
     assert badge.wait_blocking(timeout=20) == "completed"
+
+
+def test_badge_in_a_script_names_a_missing_task(conn):
+    badge = StatusBadge(conn, slugid.nice())
+    assert badge.state == "unknown" and "UNKNOWN" in badge.value and "not found" in badge.value
 
 
 def test_live_log_shows_lines_before_the_task_ends(conn, gate):
@@ -169,5 +248,45 @@ def test_live_log_follows_a_rerun_when_asked(conn):
         conn.queue.rerunTask(task_id)
         log.watch()
         await until(lambda: "run-1" in log.text and log.phase == "final")
+
+    run(body)
+
+
+def test_live_log_stop_and_close(conn, gate):
+    """stop() ends the following (TaskView.stop relies on it); close() also
+    closes the log's parts."""
+
+    async def body():
+        task_id = create(conn, gate.wait("echo started"))
+        log = LiveLog(conn, task_id)
+        await until(lambda: "started" in log.lines)
+        assert log.following
+        log.stop()
+        await until(lambda: not log.following, timeout=2)
+        log.watch()
+        await until(lambda: log.following and log.phase == "streaming")
+        parts = [log, *log.children, *log.children[0].children]
+        log.close()
+        await until(lambda: not log.following, timeout=2)
+        assert all(part.comm is None for part in parts)
+        gate.open()
+
+    run(body)
+
+
+def test_task_view_stop_stops_the_log_too(conn, gate):
+    """TaskView.stop() used to call a LiveLog.stop that did not exist: the log
+    went on following. Now badge, log and listings all stop."""
+
+    async def body():
+        task_id = create(conn, gate.wait("echo started"))
+        view = TaskView(conn, task_id)
+        await view.ready()
+        await until(lambda: view.live_log is not None and "started" in view.live_log.lines)
+        assert view.live_log.following and view.badge.polling
+        view.stop()
+        await until(lambda: not view.live_log.following and not view.badge.polling, timeout=2)
+        assert len(view._tasks) == 0 and len(view.artifacts._tasks) == 0
+        gate.open()
 
     run(body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipywidgets
 import pytest
 import slugid
 from widget_helpers import create, run, until
@@ -9,6 +10,8 @@ from widget_helpers import create, run, until
 from tc_notebook.connection import Connection
 from tc_notebook.sandbox import Sandbox
 from tc_notebook.widgets import TaskView
+from tc_notebook.widgets.badge import STATE_COLOURS
+from tc_notebook.widgets.taskview import NEUTRAL_COLOUR
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +27,20 @@ def conn(sandbox):
 
 def visible(widget) -> bool:
     return widget.layout.display != "none"
+
+
+def descendants(widget) -> list:
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found += descendants(child)
+    return found
+
+
+def messages_of(view: TaskView) -> list[str]:
+    """Every message the view shows from now on (the current one first)."""
+    seen = [view.message]
+    view.observe(lambda change: seen.append(change["new"]), "message")
+    return seen
 
 
 def test_cancel_asks_first_then_cancels_a_long_task(conn):
@@ -50,7 +67,9 @@ def test_cancel_asks_first_then_cancels_a_long_task(conn):
         await until(lambda: view.state == "exception" and not view.busy)
         assert view.runs[-1]["reasonResolved"] == "canceled"
         assert conn.queue.status(task_id)["status"]["state"] == "exception"
-        assert "Canceled" in view.message
+        # In a learner's words, and in the colour of the state it names.
+        assert view.message == "Canceled: run 0 ended as exception (canceled)."
+        assert f"color:{STATE_COLOURS['exception']}" in view._message.value
         assert view.cancel_button.disabled and not view.rerun_button.disabled
         await until(lambda: view.badge.state == "exception")
         assert "canceled" in view.runs_table.value
@@ -75,13 +94,22 @@ def test_rerun_asks_first_then_follows_the_new_run(conn):
 
         view.rerun_button.click()
         assert "Really rerun?" in view._prompt.value
+        messages = messages_of(view)
         view.yes_button.click()
         await until(lambda: len(view.runs) == 2 and view.state == "completed", timeout=20)
+        # The message follows run 1 to its end: no stale "pending" line in green.
+        await until(lambda: view.message == "Rerun: run 1 completed.")
+        assert messages[:2] == ["", "Rerun: run 1 is pending."], messages
+        assert f"color:{STATE_COLOURS['completed']}" in view._message.value
         assert [r["state"] for r in view.runs] == ["completed", "completed"]
         assert view.runs[1]["reasonCreated"] == "rerun"
         assert view.runs_table.value.count('class="tc-run"') == 2
         assert [value for _, value in view.run_selector.options] == [0, 1]
         assert view.run_selector.value == 1 and view.run_id == 1
+        # One run selector: the view's. The artifact list's own stays hidden.
+        selectors = [w for w in descendants(view) if isinstance(w, ipywidgets.Dropdown)]
+        assert [w for w in selectors if visible(w)] == [view.run_selector]
+        assert not visible(view.artifacts.run_selector)
         assert view.artifacts.run_id == 1 and view.live_log.run_id == 1
         await until(lambda: "public/passwd.txt" in view.artifacts.names)
 
@@ -100,6 +128,12 @@ def test_details_show_dependencies_and_their_states(conn):
         first = create(conn, "sleep 1")
         second = create(conn, "true", dependencies=[first])
         view = TaskView(conn, second)
+        # Before anything is fetched: neutral "loading…" chips, never UNKNOWN.
+        assert view.state == "" and "loading…" in view.badge.value
+        assert repr(view) == f"<TaskView {second}: loading, 0 runs>"
+        shown = [view.details.value + view.badge.value]
+        view.details.observe(lambda change: shown.append(change["new"]), "value")
+        view.badge.observe(lambda change: shown.append(change["new"]), "value")
         await view.ready()
         assert view.state == "unscheduled" or view.dependencies[first] != "completed"
         assert view.dependencies[first] in ("pending", "running", "completed")
@@ -115,6 +149,8 @@ def test_details_show_dependencies_and_their_states(conn):
         assert second in details  # its own task group
         assert view.definition["dependencies"] == [first]
         assert view.status["taskId"] == second
+        assert not [html for html in shown if "UNKNOWN" in html]
+        assert any("tc-state-loading" in html and first in html for html in shown)
 
     run(body)
 
@@ -152,5 +188,45 @@ def test_queue_errors_from_actions_are_shown(conn, sandbox):
         assert view.message.startswith("rerunTask failed: 403")
         assert "InsufficientScopes" in view.message and "InsufficientScopes" in view._message.value
         assert len(view.runs) == 1 and not view.rerun_button.disabled
+
+    run(body)
+
+
+def test_rerun_message_follows_a_failing_run(conn, gate):
+    """While run 1 goes on the message says so in a neutral colour, then
+    names how it ended."""
+
+    async def body():
+        task_id = create(conn, f'if [ "$RUN_ID" = 1 ]; then {gate.wait()}; exit 2; fi')
+        view = TaskView(conn, task_id)
+        await view.ready()
+        await until(lambda: view.state == "completed")
+        view.rerun_button.click()
+        view.yes_button.click()
+        await until(lambda: view.message == "Rerun: run 1 is running.")
+        assert f"color:{NEUTRAL_COLOUR}" in view._message.value
+        gate.open()
+        await until(lambda: view.message == "Rerun: run 1 ended as failed.", timeout=20)
+        assert f"color:{STATE_COLOURS['failed']}" in view._message.value
+
+    run(body)
+
+
+def test_close_stops_everything_and_closes_every_part(conn, gate):
+    """close(): badge, log, listings stop; the view and all its widgets close."""
+
+    async def body():
+        task_id = create(conn, gate.wait("echo started"))
+        view = TaskView(conn, task_id)
+        await view.ready()
+        await until(lambda: view.live_log is not None and view.live_log.following)
+        await until(lambda: view.artifacts is not None and not view.artifacts.loading)
+        parts = descendants(view)
+        assert view.badge in parts and view.artifacts.table in parts
+        view.close()
+        await until(lambda: not view.badge.polling and not view.live_log.following, timeout=2)
+        await until(lambda: len(view._tasks) == 0 and len(view.artifacts._tasks) == 0, timeout=2)
+        assert [part for part in parts if part.comm is not None] == []
+        gate.open()
 
     run(body)

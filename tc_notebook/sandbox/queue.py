@@ -92,6 +92,7 @@ class QueueService:
         self.settings = settings
         self.root_url = root_url
         self._claim_waiters: dict[str, set[asyncio.Future]] = {}
+        self.claims_stopped = False  # see stop_claims()
         self.long_polls = Slots("long polls (claimWork)", settings.max_long_polls)
         self.transition_listeners: list[Callable[[str, dict], None]] = []
 
@@ -463,6 +464,14 @@ class QueueService:
         """Task queues that long polls are waiting on now."""
         return sorted(self._claim_waiters)
 
+    def stop_claims(self) -> None:
+        """The sandbox is stopping: claimWork answers no tasks from now on, and
+        the long polls waiting now answer at once (so that its worker, told to
+        stop, neither waits for them nor claims the retries of its own runs)."""
+        self.claims_stopped = True
+        for task_queue_id in list(self._claim_waiters):
+            self._wake_claimers(task_queue_id)
+
     def _wake_claimers(self, task_queue_id: str) -> None:
         waiters = self._claim_waiters.pop(task_queue_id, set())
         for waiter in waiters:
@@ -536,6 +545,8 @@ class QueueService:
         give_up = loop.time() + self.settings.claim_work_wait
         with self.long_polls.hold():
             while True:
+                if self.claims_stopped:
+                    return {"tasks": []}
                 with self._waiter(task_queue_id) as waiter:
                     claims = self._claim_pending(task_queue_id, body)
                     remaining = give_up - loop.time()

@@ -8,7 +8,6 @@ import contextlib
 import logging
 import secrets
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..net import bound_socket, free_port
 from ..timestamps import iso, now
 from ..tutorial import tutorial_task_queue
 from ..worker.worker import clear_previous_runs
@@ -31,13 +31,6 @@ from .schemas import SchemaSet
 from .store import ROOT_CLIENT_ID, Store
 
 log = logging.getLogger(__name__)
-
-
-def free_port() -> int:
-    """A port of 127.0.0.1 that is free now (for a child process to bind)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def root_url_for(host: str, port: int) -> str:
@@ -91,13 +84,9 @@ class SandboxServer:
         """Open the data directory, bind, and start serving."""
         self.store = Store(self.data_dir)
         clear_previous_runs(self.data_dir / "work")  # even with no worker of its own now
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((self.host, self.port))
+            sock = bound_socket(self.host, self.port)
         except OSError:
-            sock.close()
             self.store.close()
             raise
         self.port = sock.getsockname()[1]
@@ -165,6 +154,7 @@ class SandboxServer:
         """Stop the worker (running tasks are reported worker-shutdown), then
         stop serving and close the data directory."""
         if self.worker:
+            self.service.stop_claims()
             await self.worker.stop()
         if self._resolver:
             self._resolver.cancel()

@@ -32,6 +32,7 @@ COLLAPSED_ROWS = 10
 TEXT_PREVIEW_BYTES = 64 * 1024
 IMAGE_PREVIEW_BYTES = 2 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
+COUNT_EVERY_BYTES = 1024 * 1024  # how often a download of unknown size says how far it got
 PREVIEW_IDLE_SECONDS = 3.0  # a live log still being written: show what came so far
 DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
 PREVIEW_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=30)
@@ -154,6 +155,11 @@ def previewable(entry: dict[str, Any]) -> bool:
     return kind == "image" and image_format(entry.get("contentType")) is not None
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 artifact`, `2 artifacts`, `0 artifacts`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _first_line(failure: Exception) -> str:
     return str(failure).strip().split("\n")[0]
 
@@ -169,7 +175,7 @@ function render({ model, el }) {
   const root = document.createElement("div");
   root.className = "tc-artifacts";
   el.appendChild(root);
-  // Signing requests in flight from this view: id -> {win, link}.
+  // Signing requests in flight from this view: id -> {win, link, save, basename}.
   const pending = new Map();
   let counter = 0;
 
@@ -180,27 +186,42 @@ function render({ model, el }) {
     return element;
   }
 
-  function signOnClick(row, link) {
+  // A private artifact: the kernel signs a URL (valid 15 minutes) at the click,
+  // never before. "open" shows it in a new tab, "save" downloads it.
+  function signOnClick(row, link, mode) {
     return (event) => {
       event.preventDefault();
-      // Open the window now, while the click's user gesture lasts: a window
-      // opened later, when the kernel answers, would meet the popup blocker.
-      const win = window.open("", "_blank");
-      if (win) {
-        try {
-          win.opener = null;
-          win.document.title = row.name;
-          win.document.body.textContent = "Signing " + row.name + "…";
-        } catch (error) {
-          /* not ours to write into: the location is still set below */
+      let win = null;
+      if (mode === "open") {
+        // Open the tab now, while the click's user gesture lasts: a tab opened
+        // later, when the kernel answers, would meet the popup blocker.
+        win = window.open("", "_blank");
+        if (win) {
+          try {
+            win.opener = null;
+            win.document.title = row.name;
+            win.document.body.textContent = "Signing " + row.name + "…";
+          } catch (error) {
+            /* not ours to write into: the location is still set below */
+          }
         }
       }
       const id = Date.now().toString(36) + "-" + ++counter;
-      pending.set(id, { win, link });
+      pending.set(id, { win, link, mode, basename: row.basename });
       link.classList.add("tc-signing");
-      // The kernel signs the URL now (valid 15 minutes), never before a click.
       model.send({ type: "sign", name: row.name, runId: row.runId, id });
     };
+  }
+
+  function save(url, basename) {
+    const anchor = node("a");
+    anchor.href = url;
+    anchor.download = basename;
+    anchor.target = "_blank"; // if the browser will not download it, a new tab, never this one
+    anchor.rel = "noopener";
+    document.body.append(anchor);
+    anchor.click();
+    anchor.remove();
   }
 
   function onMessage(msg) {
@@ -211,7 +232,8 @@ function render({ model, el }) {
     entry.link.classList.remove("tc-signing");
     if (msg.type === "signed") {
       const url = new URL(msg.url, document.baseURI).href;
-      if (entry.win && !entry.win.closed) entry.win.location.href = url;
+      if (entry.mode === "save") save(url, entry.basename);
+      else if (entry.win && !entry.win.closed) entry.win.location.href = url;
       else window.open(url, "_blank");
     } else {
       if (entry.win && !entry.win.closed) entry.win.close();
@@ -220,41 +242,73 @@ function render({ model, el }) {
     }
   }
 
+  function action(label, title, type, row) {
+    const button = node("button", "tc-action tc-" + type, label);
+    button.title = title;
+    button.addEventListener("click", () => model.send({ type, name: row.name }));
+    return button;
+  }
+
   function drawRow(row) {
     const tr = node("tr", "tc-artifact tc-kind-" + row.kind);
     const icon = node("td", "tc-icon", row.icon);
     icon.title = row.kind;
     const name = node("td", "tc-name");
+    const actions = node("td", "tc-actions");
     if (row.error) {
       name.append(node("span", "tc-plain", row.name), node("span", "tc-error", row.error));
     } else {
+      // Like the Taskcluster UI: the name opens the artifact in a new tab.
       const link = node("a", "tc-link", row.name);
+      link.target = "_blank";
+      link.rel = "noopener";
       if (row.href) {
         link.href = row.href;
-        link.target = "_blank";
-        link.rel = "noopener";
-        link.download = row.basename;
       } else {
         link.href = "#";
         link.title = "private: the kernel signs a 15-minute link when you click";
-        link.addEventListener("click", signOnClick(row, link));
+        link.addEventListener("click", signOnClick(row, link, "open"));
         name.append(node("span", "tc-lock", "🔒"));
       }
       name.append(link);
       if (row.previewable) {
-        const eye = node("button", "tc-preview", "👁");
-        eye.title = "preview " + row.name;
-        eye.addEventListener("click", () => model.send({ type: "preview", name: row.name }));
-        name.append(eye);
+        const title = "show the start of " + row.name + " below the list";
+        actions.append(action("preview", title, "preview", row));
       }
+      actions.append(
+        action("download", "save " + row.basename + " on the kernel's machine", "download", row)
+      );
     }
     tr.append(
       icon,
       name,
       node("td", "tc-size", row.size),
-      node("td", "tc-type", row.contentType)
+      node("td", "tc-type", row.contentType),
+      actions
     );
     return tr;
+  }
+
+  function drawNotice(notice) {
+    const box = node("div", "tc-notice tc-tone-" + (notice.tone || "info"));
+    box.append(node("span", "tc-notice-text", notice.text));
+    if (notice.path) box.append(" ", node("code", "tc-path", notice.path));
+    if (notice.offer) {
+      const link = node("a", "tc-save", "download it in your browser too");
+      link.title = "save " + notice.basename + " on this computer";
+      if (notice.href) {
+        link.href = notice.href;
+        link.download = notice.basename;
+        link.target = "_blank";
+        link.rel = "noopener";
+      } else {
+        const row = { name: notice.name, runId: notice.runId, basename: notice.basename };
+        link.href = "#";
+        link.addEventListener("click", signOnClick(row, link, "save"));
+      }
+      box.append(" · ", link);
+    }
+    return box;
   }
 
   function draw() {
@@ -279,20 +333,17 @@ function render({ model, el }) {
       });
       root.append(toggle);
     }
+    const notice = model.get("notice") || {};
+    if (notice.text) root.append(drawNotice(notice));
   }
 
+  const events = ["rows", "limit", "expanded", "message", "notice"].map((n) => "change:" + n);
   model.on("msg:custom", onMessage);
-  model.on("change:rows", draw);
-  model.on("change:limit", draw);
-  model.on("change:expanded", draw);
-  model.on("change:message", draw);
+  for (const event of events) model.on(event, draw);
   draw();
   return () => {
     model.off("msg:custom", onMessage);
-    model.off("change:rows", draw);
-    model.off("change:limit", draw);
-    model.off("change:expanded", draw);
-    model.off("change:message", draw);
+    for (const event of events) model.off(event, draw);
   };
 }
 export default { render };
@@ -308,15 +359,29 @@ _CSS = """
 .tc-artifacts .tc-lock { font-size: 11px; margin-right: 3px; }
 .tc-artifacts .tc-signing { opacity: 0.5; cursor: progress; }
 .tc-artifacts .tc-failed { color: #c62828; text-decoration: line-through; }
-.tc-artifacts .tc-preview { border: none; background: none; cursor: pointer; padding: 0 4px; }
+.tc-artifacts a { color: var(--jp-content-link-color, #1976d2); text-decoration: none; }
+.tc-artifacts a:hover { text-decoration: underline; }
+.tc-artifacts .tc-actions { white-space: nowrap; }
+.tc-artifacts .tc-action {
+  font-size: 12px; cursor: pointer; margin-right: 4px; padding: 0 6px;
+  border: 1px solid #bdbdbd; border-radius: 3px; background: #f5f5f5; color: #333;
+}
+.tc-artifacts .tc-action:hover { background: #e0e0e0; }
 .tc-artifacts-toggle { margin-top: 4px; cursor: pointer; }
 .tc-artifacts-message { color: #b26a00; margin: 4px 0; }
+.tc-artifacts .tc-notice { margin: 6px 0 2px; }
+.tc-artifacts .tc-path { overflow-wrap: anywhere; word-break: break-all; }
+.tc-artifacts .tc-tone-done .tc-notice-text { color: #2e7d32; }
+.tc-artifacts .tc-tone-error { color: #c62828; }
 """
+
+NOTICE_COLOURS = {"info": "#444", "done": "#2e7d32", "error": "#c62828"}
 
 
 class ArtifactTable(anywidget.AnyWidget):
     """The rows of an `ArtifactList`. Public rows carry their link; private
-    rows carry none and ask the kernel (`{type: "sign"}`) when clicked."""
+    rows carry none and ask the kernel (`{type: "sign"}`) when clicked. Each
+    row's actions send `{type: "preview"}` or `{type: "download"}`."""
 
     _esm = _ESM
     _css = _CSS
@@ -324,15 +389,22 @@ class ArtifactTable(anywidget.AnyWidget):
     limit = Int(COLLAPSED_ROWS, help="Rows shown while collapsed.").tag(sync=True)
     expanded = Bool(False, help="Show every row.").tag(sync=True)
     message = Unicode("", help="A note above the rows (errors, no runs).").tag(sync=True)
+    notice = Dict(
+        help="Under the rows: the last download or preview (tone, text, path, an offer "
+        "to download in the browser: name, runId, basename, href)."
+    ).tag(sync=True)
 
 
 # -- the widget ---------------------------------------------------------------------
 
 
 class ArtifactList(widgets.VBox):
-    """The artifacts of a task run, sorted as the Taskcluster UI sorts them,
-    with download links (private ones signed when clicked), a run selector,
-    downloads to the kernel's disk with progress, and inline previews.
+    """The artifacts of a task run, sorted as the Taskcluster UI sorts them.
+    Each name opens the artifact in a new tab, as in the Taskcluster UI (a
+    private one is signed when clicked); each row can be previewed below the
+    list (text, logs, JSON, images) or downloaded to the kernel's machine,
+    then to the browser. A run selector picks earlier runs (`choose_run=False`
+    hides it, for a `TaskView` that has its own).
 
     >>> artifacts = ArtifactList(conn, task_id)       # latest run
     >>> await artifacts.refresh()                     # list again
@@ -349,6 +421,8 @@ class ArtifactList(widgets.VBox):
     loading = Bool(False, help="True while a listing is in flight.")
     last_signed = Dict(help="The last signed URL handed out: name, runId, url, signed, expires.")
     signed_urls = List(help="Every signed URL handed out, oldest first.")
+    notice = Unicode("", help="The last download's or preview's outcome, as text.")
+    downloading = Bool(False, help="True while a download (with its progress bar) runs.")
 
     def __init__(
         self,
@@ -357,12 +431,15 @@ class ArtifactList(widgets.VBox):
         run_id: int | None = None,
         *,
         page_size: int | None = None,
+        choose_run: bool = True,
         **kwargs: Any,
     ) -> None:
         self.conn = conn
         self.page_size = page_size
+        self.choose_run = choose_run
         self._quiet = True
         self._follow_latest = run_id is None
+        self._tasks = polling.Tasks()
         self._loading: asyncio.Task | None = None
         self._download_task: asyncio.Task | None = None
         self._preview_task: asyncio.Task | None = None
@@ -378,35 +455,24 @@ class ArtifactList(widgets.VBox):
             description="refresh", icon="refresh", tooltip="list the artifacts again"
         )
         self.table = ArtifactTable()
-        self.choice = widgets.Dropdown(
-            options=[], description="artifact", layout=widgets.Layout(width="360px")
-        )
-        self.download_button = widgets.Button(
-            description="download", icon="download", tooltip="save to the kernel's disk"
-        )
-        self.preview_button = widgets.Button(description="preview", icon="eye")
+        # Shown only while a download runs (the notice under the rows says the rest).
         self.progress = widgets.FloatProgress(
-            value=0.0, min=0.0, max=100.0, layout=widgets.Layout(width="160px")
+            value=0.0, min=0.0, max=100.0, layout=widgets.Layout(width="240px", display="none")
         )
-        self.status = widgets.Label()
         self.preview_box = widgets.VBox()
 
         self.run_selector.observe(self._on_select_run, names="value")
-        self.refresh_button.on_click(lambda _button: polling.spawn(self.refresh()))
-        self.download_button.on_click(lambda _button: self._start_download())
-        self.preview_button.on_click(lambda _button: self._start_preview())
+        self.refresh_button.on_click(lambda _button: self._tasks.spawn(self.refresh()))
         self.table.on_msg(self._on_message)
         self.children = [
             widgets.HBox([self.heading, self.run_selector, self.refresh_button]),
             self.table,
-            widgets.HBox(
-                [self.choice, self.download_button, self.preview_button, self.progress, self.status]
-            ),
+            self.progress,
             self.preview_box,
         ]
         self._quiet = False
         self._render()
-        self._loading = polling.spawn(self._load())
+        self._loading = self._tasks.spawn(self._load())
 
     # -- plain values ------------------------------------------------------------
 
@@ -414,6 +480,11 @@ class ArtifactList(widgets.VBox):
     def names(self) -> list[str]:
         """Artifact names in display order."""
         return [entry["name"] for entry in self.artifacts]
+
+    @property
+    def fetchable_names(self) -> list[str]:
+        """The names that can be previewed or downloaded (not error artifacts)."""
+        return [e["name"] for e in self.artifacts if e["storageType"] != "error"]
 
     @property
     def expanded(self) -> bool:
@@ -447,7 +518,7 @@ class ArtifactList(widgets.VBox):
 
     async def refresh(self) -> list[dict[str, Any]]:
         """List the run's artifacts again (the latest run, unless one was chosen)."""
-        task = asyncio.get_running_loop().create_task(self._load())
+        task = self._tasks.spawn(self._load())
         self._loading = task
         return await asyncio.shield(task)
 
@@ -564,7 +635,7 @@ class ArtifactList(widgets.VBox):
             self._sync_selector()
         finally:
             self._quiet = False
-        polling.spawn(self.refresh())
+        self._tasks.spawn(self.refresh())
 
     def _on_select_run(self, change: dict[str, Any]) -> None:
         if not self._quiet and change["new"] is not None:
@@ -576,7 +647,7 @@ class ArtifactList(widgets.VBox):
             self.run_selector.options = options
         ids = [r["runId"] for r in self.runs]
         self.run_selector.value = self.run_id if self.run_id in ids else None
-        self.run_selector.layout.display = "" if options else "none"
+        self.run_selector.layout.display = "" if options and self.choose_run else "none"
 
     # -- browser links -----------------------------------------------------------
 
@@ -626,7 +697,7 @@ class ArtifactList(widgets.VBox):
         return url
 
     def _on_message(self, _widget: Any, content: dict[str, Any], _buffers: Any = None) -> None:
-        """Messages from the table's JavaScript: sign, preview."""
+        """Messages from the table's JavaScript: sign, preview, download."""
         kind = content.get("type") if isinstance(content, dict) else None
         name = content.get("name", "") if kind else ""
         if kind == "sign":
@@ -641,12 +712,10 @@ class ArtifactList(widgets.VBox):
                 except taskcluster.exceptions.TaskclusterAuthFailure as failure:
                     reply.update(type="sign-error", message=_first_line(failure))
             self.table.send(reply)
-        elif kind == "preview" and name in self.choice.options:
-            self.choice.value = name
-            self._start_preview()
-        elif kind == "download" and name in self.choice.options:
-            self.choice.value = name
-            self._start_download()
+        elif kind == "preview":
+            self._start_preview(name)
+        elif kind == "download":
+            self._start_download(name)
 
     def _handle_custom_msg(self, content: Any, buffers: Any) -> None:
         # The table's view talks to the table; accept the same messages here.
@@ -686,16 +755,24 @@ class ArtifactList(widgets.VBox):
         raise ArtifactError(f"fetching {name} failed with HTTP {response.status}: {message}")
 
     async def download(self, name: str, path: str | Path | None = None) -> Path:
-        """Stream the artifact to `path` (a file or directory; default: the
-        kernel's working directory, under the artifact's base name)."""
-        entry = await self._fetchable(name)
+        """Stream the artifact to `path` on the kernel's machine (a file or a
+        directory; default: the kernel's working directory, under the
+        artifact's base name). The notice under the list says where it went
+        and offers the same file as a browser download."""
+        try:
+            entry = await self._fetchable(name)
+        except ArtifactError as failure:
+            self._notify("error", _first_line(failure))
+            raise
         target = Path(path).expanduser() if path is not None else Path.cwd()
         if target.is_dir():
             target = target / PurePosixPath(name).name
+        target = target.resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".part")
         self.progress.value, self.progress.bar_style = 0.0, ""
-        self.status.value = f"downloading {name}…"
+        self.downloading = True
+        self._notify("info", f"Downloading {name}…")
         received = 0
         try:
             async with polling.session().get(
@@ -705,6 +782,9 @@ class ArtifactList(widgets.VBox):
                 total = response.content_length
                 if total is None:
                     total = entry.get("contentLength")
+                if not total:  # no bar that would stay empty: the notice counts the bytes
+                    self.progress.layout.display = "none"
+                said = 0
                 with open(partial, "wb") as out:
                     async for chunk in response.content.iter_chunked(CHUNK_BYTES):
                         out.write(chunk)
@@ -713,31 +793,67 @@ class ArtifactList(widgets.VBox):
                             percent = min(100.0, 100.0 * received / total)
                             if percent - self.progress.value >= 1 or percent == 100.0:
                                 self.progress.value = percent
-                        else:
-                            self.status.value = f"downloading {name}: {human_size(received)}"
+                        elif received - said >= COUNT_EVERY_BYTES:
+                            said = received
+                            self._notify("info", f"Downloading {name}: {human_size(received)}…")
             partial.replace(target)
         except BaseException as failure:
             partial.unlink(missing_ok=True)
             self.progress.bar_style = "danger"
-            if not isinstance(failure, asyncio.CancelledError):
-                self.status.value = f"{name}: {_first_line(failure) or type(failure).__name__}"
+            if isinstance(failure, asyncio.CancelledError):
+                self._notify("error", f"The download of {name} was stopped.")
+            else:
+                self._notify("error", f"{name}: {_first_line(failure) or type(failure).__name__}")
             raise
+        finally:
+            self.downloading = False
         self.progress.value, self.progress.bar_style = 100.0, "success"
-        self.status.value = f"saved {target} ({human_size(received)})"
+        self._notify(
+            "done",
+            f"Saved {name} ({human_size(received)}) on the kernel's machine as",
+            path=str(target),
+            offer=name,
+        )
         return target
 
-    def _start_download(self) -> None:
-        name = self.choice.value
-        if not name or (self._download_task is not None and not self._download_task.done()):
-            return
-        self._download_task = polling.spawn(self._quietly(self.download(name)))
+    @observe("downloading")
+    def _show_progress(self, change: dict[str, Any]) -> None:
+        self.progress.layout.display = None if change["new"] else "none"
 
-    async def _quietly(self, work: Any) -> Any:
-        """Run a button's work; failures show in the status line, not as tracebacks."""
+    def _notify(self, tone: str, text: str, path: str = "", offer: str = "") -> None:
+        """Say under the rows how a download or preview went; `offer` adds a
+        link that downloads that artifact in the browser."""
+        notice: dict[str, Any] = {"tone": tone, "text": text, "path": path}
+        if offer:
+            notice.update(
+                offer=True,
+                name=offer,
+                runId=self.run_id,
+                basename=PurePosixPath(offer).name,
+                # Public: a plain href; private: signed by the kernel at the click.
+                href=self.conn.browser_url(self.api_url(offer)) if is_public(offer) else "",
+            )
+        self.table.notice = notice
+        self.notice = f"{text} {path}".strip()
+
+    def _start_download(self, name: str) -> None:
+        if self._download_task is not None and not self._download_task.done():
+            self._notify("info", "A download is already running; wait for it to finish.")
+            return
+        if name not in self.fetchable_names:
+            self._notify("error", f"{name} cannot be downloaded from run {self.run_id}.")
+            return
+        self._download_task = self._tasks.spawn(self._quietly(self.download, name))
+
+    async def _quietly(self, work: Any, *args: Any) -> Any:
+        """`await work(*args)` for a row's action; failures show in the notice,
+        not as tracebacks. (The coroutine starts here: a task cancelled before
+        it runs leaves none unawaited.)"""
         try:
-            return await work
+            return await work(*args)
         except (ArtifactError, KeyError, OSError, *RECOVERABLE) as failure:
-            self.status.value = _first_line(failure) or type(failure).__name__
+            text = failure.args[0] if isinstance(failure, KeyError) else _first_line(failure)
+            self._notify("error", text or type(failure).__name__)
             return None
 
     async def _read_head(self, name: str, limit: int) -> tuple[bytes, bool, bool]:
@@ -809,15 +925,29 @@ class ArtifactList(widgets.VBox):
         return text
 
     def _show_preview(self, heading: str, body: widgets.Widget | None = None) -> None:
+        polling.close_widgets(*self.preview_box.children)  # the previous preview's widgets
         self.preview_box.children = [widgets.HTML(heading), *([body] if body else [])]
 
-    def _start_preview(self) -> None:
-        name = self.choice.value
-        if not name:
+    def _start_preview(self, name: str) -> None:
+        if name not in self.fetchable_names:
+            self._notify("error", f"{name} cannot be previewed from run {self.run_id}.")
             return
         if self._preview_task is not None and not self._preview_task.done():
             self._preview_task.cancel()
-        self._preview_task = polling.spawn(self._quietly(self.preview(name)))
+        self._preview_task = self._tasks.spawn(self._quietly(self.preview, name))
+
+    # -- stopping ----------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Stop listings, downloads and previews under way."""
+        self._tasks.cancel()
+
+    def close(self) -> None:
+        """Stop what is under way and remove the widget and its parts from the page."""
+        if self.comm is not None:  # once (ipywidgets' __del__ closes again)
+            self.stop()
+            polling.close_widgets(*self.children)
+        super().close()
 
     # -- rendering ---------------------------------------------------------------
 
@@ -828,7 +958,7 @@ class ArtifactList(widgets.VBox):
         if self.state:
             parts.append(html.escape(self.state))
         if self.artifacts:
-            parts.append(f"{len(self.artifacts)} artifacts")
+            parts.append(plural(len(self.artifacts), "artifact"))
         return "<b>Artifacts</b> · " + " · ".join(parts)
 
     def _message(self) -> str:
@@ -846,18 +976,24 @@ class ArtifactList(widgets.VBox):
         self.heading.value = self._heading()
         self.table.rows = [self._row(entry) for entry in self.artifacts]
         self.table.message = self._message()
-        usable = [e["name"] for e in self.artifacts if e["storageType"] != "error"]
-        current = self.choice.value
-        if list(self.choice.options) != usable:
-            self.choice.options = usable
-        if current in usable:
-            self.choice.value = current
-        elif usable:
-            first_file = [n for n in usable if n not in (LIVE_LOG, BACKING_LOG)]
-            self.choice.value = (first_file or usable)[0]
+
+    def _notice_html(self) -> str:
+        notice = self.table.notice
+        if not notice.get("text"):
+            return ""
+        colour = NOTICE_COLOURS.get(notice.get("tone", "info"), NOTICE_COLOURS["info"])
+        text = f"<span style='color:{colour}'>{html.escape(notice['text'])}</span>"
+        if notice.get("path"):
+            text += f" <code style='word-break:break-all'>{html.escape(notice['path'])}</code>"
+        if notice.get("href"):
+            text += (
+                f" · <a href='{html.escape(notice['href'])}' download='"
+                f"{html.escape(notice['basename'])}'>download it in your browser too</a>"
+            )
+        return f"<div class='tc-notice'>{text}</div>"
 
     def to_html(self) -> str:
-        """A static table of the artifacts (public names link to their download)."""
+        """A static table of the artifacts (public names link to them, opening a new tab)."""
         head = f"<div>{self._heading()}</div>"
         message = self._message()
         if message:
@@ -867,7 +1003,8 @@ class ArtifactList(widgets.VBox):
             row = self._row(entry)
             name = html.escape(row["name"])
             if row["href"]:
-                name = f"<a href='{html.escape(row['href'])}' target='_blank'>{name}</a>"
+                href = html.escape(row["href"])
+                name = f"<a href='{href}' target='_blank' rel='noopener'>{name}</a>"
             elif row["private"] and not row["error"]:
                 name = f"🔒 {name} <small>(private: signed by a live kernel on click)</small>"
             if row["error"]:
@@ -884,7 +1021,8 @@ class ArtifactList(widgets.VBox):
                 f"<details><summary>show all ({len(rows)})</summary>"
                 f"{table.format(''.join(rows[COLLAPSED_ROWS:]))}</details>"
             )
-        return f"<div class='tc-artifacts'>{head}{body if rows else ''}</div>"
+        notice = self._notice_html()
+        return f"<div class='tc-artifacts'>{head}{body if rows else ''}{notice}</div>"
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = super()._repr_mimebundle_(**kwargs) or {}
@@ -896,4 +1034,4 @@ class ArtifactList(widgets.VBox):
         run = f" run {self.run_id}" if self.run_id is not None else ""
         if self.error:
             return f"<ArtifactList {self.task_id}{run}: {self.error}>"
-        return f"<ArtifactList {self.task_id}{run}: {len(self.artifacts)} artifacts>"
+        return f"<ArtifactList {self.task_id}{run}: {plural(len(self.artifacts), 'artifact')}>"

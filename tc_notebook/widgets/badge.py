@@ -15,17 +15,20 @@ from traitlets import Dict, Int, Unicode
 from ..connection import Connection
 from . import polling
 
-# The Taskcluster web UI's colours for task states.
+# The Taskcluster web UI's colours for task states: its StatusLabel shows
+# pending and unscheduled alike, in the neutral "default" colour.
 STATE_COLOURS = {
     "completed": "#2e7d32",
     "failed": "#c62828",
     "exception": "#ef6c00",
     "running": "#1565c0",
-    "pending": "#6a1b9a",
+    "pending": "#616161",
     "unscheduled": "#616161",
     "unknown": "#9e9e9e",
 }
 RESOLVED = ("completed", "failed", "exception")
+# Before the first status arrives: an outlined, neutral chip, not a state.
+LOADING_STYLE = "background:#fff;color:#757575;border:1px solid #bdbdbd;padding:0 9px"
 
 
 def _parse(stamp: str) -> datetime:
@@ -53,17 +56,23 @@ def format_seconds(seconds: float) -> str:
 
 
 def chip_html(state: str, detail: str = "", note: str = "") -> str:
-    """The badge's HTML: a coloured chip with the state, then details."""
-    colour = STATE_COLOURS.get(state, STATE_COLOURS["unknown"])
+    """The badge's HTML: a coloured chip with the state, then details. An
+    empty state (nothing fetched yet) is a neutral "loading…" chip."""
+    if state:
+        colour = STATE_COLOURS.get(state, STATE_COLOURS["unknown"])
+        look, text = f"padding:1px 10px;background:{colour};color:#fff", state.upper()
+    else:
+        state, look, text = "loading", LOADING_STYLE, "loading…"
     chip = (
         f'<span class="tc-badge tc-state-{html.escape(state)}" style="display:inline-block;'
-        f"padding:1px 10px;border-radius:12px;background:{colour};color:#fff;"
-        f'font:600 12px/20px sans-serif;letter-spacing:.04em">{html.escape(state.upper())}</span>'
+        f"{look};border-radius:12px;white-space:nowrap;"
+        f'font:600 12px/20px sans-serif;letter-spacing:.04em">{html.escape(text)}</span>'
     )
-    extra = f' <span style="font:12px sans-serif;color:#444">{html.escape(detail)}</span>'
+    if detail:
+        chip += f' <span style="font:12px sans-serif;color:#444">{html.escape(detail)}</span>'
     if note:
-        extra += f' <em style="font:12px sans-serif;color:#b26a00">{html.escape(note)}</em>'
-    return chip + (extra if detail or note else "")
+        chip += f' <em style="font:12px sans-serif;color:#b26a00">{html.escape(note)}</em>'
+    return chip
 
 
 class StatusBadge(widgets.HTML):
@@ -76,7 +85,7 @@ class StatusBadge(widgets.HTML):
     """
 
     task_id = Unicode(help="The task followed.")
-    state = Unicode("unknown", help="Task state: unscheduled, pending, running, completed, ...")
+    state = Unicode("", help="unscheduled, pending, running, ...; empty before the first status.")
     run_id = Int(None, allow_none=True, help="The latest run, or None.")
     reason = Unicode("", help="reasonResolved of the latest run, if resolved.")
     connection = Unicode("connecting", help="connecting, connected or reconnecting.")
@@ -84,11 +93,32 @@ class StatusBadge(widgets.HTML):
     polls = Int(0, help="How many status requests this badge has made.")
 
     def __init__(self, conn: Connection, task_id: str, **kwargs: Any) -> None:
+        kwargs.setdefault("layout", widgets.Layout(margin="2px 16px 2px 2px"))  # room beside it
         super().__init__(task_id=task_id, **kwargs)
         self.conn = conn
         self._poller: asyncio.Task | None = None
         self._render()
         self.watch()
+        if self._poller is None:  # no event loop (a script): show the state now
+            self._fetch_once()
+
+    def _fetch_once(self) -> None:
+        """One status request with the sync client, for a badge that cannot poll."""
+        self.polls += 1
+        try:
+            status = self.conn.queue.status(self.task_id)["status"]
+        except taskcluster.exceptions.TaskclusterRestFailure as failure:
+            if failure.status_code >= 500:
+                self._render(note="the queue failed; not polling (no event loop)")
+            else:
+                self.state = "unknown"
+                self._render(note=str(failure).split("\n")[0])
+            return
+        except Exception as failure:  # unreachable: say so, the chip stays neutral
+            self._render(note=f"cannot reach the queue: {type(failure).__name__}")
+            return
+        self.connection = "connected"
+        self._show(status)
 
     # -- polling ---------------------------------------------------------------
 
@@ -101,6 +131,12 @@ class StatusBadge(widgets.HTML):
         """Stop polling."""
         if self._poller is not None:
             self._poller.cancel()
+
+    def close(self) -> None:
+        """Stop polling and remove the badge from the page."""
+        if self.comm is not None:  # once (ipywidgets' __del__ closes again)
+            self.stop()
+        super().close()
 
     @property
     def polling(self) -> bool:
@@ -198,4 +234,4 @@ class StatusBadge(widgets.HTML):
     def __repr__(self) -> str:
         run = f" run {self.run_id}" if self.run_id is not None else ""
         reason = f" ({self.reason})" if self.reason else ""
-        return f"<StatusBadge {self.task_id}: {self.state}{run}{reason}>"
+        return f"<StatusBadge {self.task_id}: {self.state or 'loading'}{run}{reason}>"

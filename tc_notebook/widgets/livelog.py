@@ -78,7 +78,7 @@ class LiveLog(widgets.VBox):
             max_lines=max_lines,
             **kwargs,
         )
-        widgets.link((self._toggle, "value"), (self, "follow"))
+        self._follow_link = widgets.link((self._toggle, "value"), (self, "follow"))
         self._render()
         self.run_id = run_id  # starts following when it is not None
         if self._follower is None:
@@ -125,6 +125,27 @@ class LiveLog(widgets.VBox):
         while following."""
         if self._follower is None or self._follower.done():
             self._follower = polling.spawn(self._follow_log())
+
+    def stop(self) -> None:
+        """Stop following the log (the lines kept stay shown)."""
+        if self._follower is not None:
+            self._follower.cancel()
+        if self._repaint is not None:
+            self._repaint.cancel()
+            self._repaint = None
+
+    @property
+    def following(self) -> bool:
+        """True while the log is being followed."""
+        return self._follower is not None and not self._follower.done()
+
+    def close(self) -> None:
+        """Stop following and remove the widget and its parts from the page."""
+        if self.comm is not None:  # once (ipywidgets' __del__ closes again)
+            self.stop()
+            self._follow_link.unlink()
+            polling.close_widgets(*self.children)
+        super().close()
 
     async def wait(self) -> str:
         """Wait until the final log is shown; returns the kept text."""

@@ -74,3 +74,38 @@ class Schedule:
         interval = self.intervals[min(self._step, len(self.intervals) - 1)]
         self._step += 1
         return interval
+
+
+class Tasks:
+    """The asyncio tasks one widget started (polls, listings, downloads): held
+    here so that they are not garbage-collected mid-way, and cancelled together
+    when the widget stops."""
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task] = set()
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task | None:
+        """`spawn`, remembering the task until it ends."""
+        task = spawn(coroutine)
+        if task is not None:
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        return task
+
+    def cancel(self) -> None:
+        """Cancel every task still running."""
+        for task in list(self._running):
+            task.cancel()
+
+    def __len__(self) -> int:
+        return sum(1 for task in self._running if not task.done())
+
+
+def close_widgets(*roots: Any) -> None:
+    """Close each widget and everything inside it (ipywidgets' `Box.close`
+    leaves the children open). Our widgets' own `close` stops their polling."""
+    for root in roots:
+        if root is None:
+            continue
+        close_widgets(*getattr(root, "children", ()))
+        root.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import html
-import importlib
 from datetime import datetime, timezone
 from typing import Any
 
@@ -15,23 +14,40 @@ from traitlets import Bool, Dict, Int, Unicode, observe
 
 from ..connection import Connection
 from . import polling
-from .badge import RESOLVED, StatusBadge, chip_html, format_seconds
+from .artifacts import ArtifactList
+from .badge import RESOLVED, STATE_COLOURS, StatusBadge, chip_html, format_seconds
+from .livelog import LiveLog
 
 ACTIVE = ("unscheduled", "pending", "running")
 MAX_DEPENDENCIES = 50  # dependencies whose state is looked up and shown
 ERROR_COLOUR = "#c62828"
+NEUTRAL_COLOUR = "#444"
 ACTIONS = {
     "cancel": ("cancelTask", "Really cancel?"),
     "rerun": ("rerunTask", "Really rerun?"),
 }
 
 
-def _optional(module: str, name: str) -> Any:
-    """A sibling widget class written separately, or None while it does not exist."""
-    try:
-        return getattr(importlib.import_module(f"{__package__}.{module}"), name)
-    except (ImportError, AttributeError):
-        return None
+def action_outcome(action: str, run: dict[str, Any]) -> tuple[str, str]:
+    """What a cancel or rerun came to, as the run stands now, and its colour:
+    `Rerun: run 1 is pending.`, then `Rerun: run 1 completed.`;
+    `Canceled: run 0 ended as exception (canceled).`"""
+    run_id, state = run.get("runId"), run.get("state", "unknown")
+    reason = run.get("reasonResolved") or ""
+    if state == "completed":
+        how = "completed"
+    elif state in RESOLVED:
+        how = f"ended as {state}" + (f" ({reason})" if reason and reason != state else "")
+    else:
+        how = f"is {state}"
+    if action == "rerun":
+        verb = "Rerun"
+    elif state in RESOLVED and reason != "canceled":
+        verb = "Too late to cancel"  # the run ended before the cancel arrived
+    else:
+        verb = "Canceled"
+    colour = STATE_COLOURS[state] if state in RESOLVED else NEUTRAL_COLOUR
+    return f"{verb}: run {run_id} {how}.", colour
 
 
 def _when(stamp: str | None, relative: bool = False) -> str:
@@ -80,7 +96,7 @@ class TaskView(widgets.VBox):
     """
 
     task_id = Unicode(help="The task shown.")
-    state = Unicode("unknown", help="The task's state, as the badge last saw it.")
+    state = Unicode("", help="The task's state, as the badge last saw it; empty before.")
     phase = Unicode("loading", help="loading, ready, missing (no such task) or error.")
     definition = Dict(help="The task definition, from queue.task.")
     status = Dict(help="The latest task status structure.")
@@ -95,9 +111,12 @@ class TaskView(widgets.VBox):
         self._follow_latest = True
         self._selecting = False
         self._resolved_runs: set[int] = set()
+        self._tasks = polling.Tasks()
         self._loader: asyncio.Task | None = None
-        self.artifacts: widgets.Widget | None = None
-        self.live_log: widgets.Widget | None = None
+        self._outcome: tuple[str, int] | None = None  # the last action and the run it made
+        self._message_colour = NEUTRAL_COLOUR
+        self.artifacts: ArtifactList | None = None
+        self.live_log: LiveLog | None = None
 
         self._title = widgets.HTML()
         self.badge = StatusBadge(conn, task_id)
@@ -140,7 +159,7 @@ class TaskView(widgets.VBox):
         self.badge.observe(self._on_badge_status, names="status")
         self.badge.observe(self._on_badge_state, names="state")
         self._render()
-        self._loader = polling.spawn(self._load())
+        self._loader = self._tasks.spawn(self._load())
         if self._loader is None:  # no event loop (a script): load with the sync client
             self._load_blocking()
 
@@ -192,6 +211,7 @@ class TaskView(widgets.VBox):
             isinstance(failure, taskcluster.exceptions.TaskclusterRestFailure)
             and failure.status_code == 404
         )
+        self._message_colour = ERROR_COLOUR
         if missing:
             self.phase = "missing"
             self.badge.stop()
@@ -235,7 +255,7 @@ class TaskView(widgets.VBox):
 
     def _on_badge_state(self, change: dict[str, Any]) -> None:
         if self.phase == "ready" and self.definition.get("dependencies"):
-            polling.spawn(self._refresh_dependencies())
+            self._tasks.spawn(self._refresh_dependencies())
 
     def _apply_status(self, status: dict[str, Any]) -> None:
         self.status = status
@@ -244,13 +264,13 @@ class TaskView(widgets.VBox):
         resolved = {r["runId"] for r in self.runs if r.get("state") in RESOLVED}
         if resolved - self._resolved_runs:
             self._resolved_runs |= resolved
-            self._refresh_artifacts()
+            if self.artifacts is not None:
+                self._tasks.spawn(self.artifacts.refresh())
+        if self._outcome is not None:  # the last action's message follows its run
+            action, run_id = self._outcome
+            run = next((r for r in self.runs if r["runId"] == run_id), {"runId": run_id})
+            self.message, self._message_colour = action_outcome(action, run)
         self._render()
-
-    def _refresh_artifacts(self) -> None:
-        refresh = getattr(self.artifacts, "refresh", None)
-        if refresh is not None:
-            polling.spawn(refresh())
 
     # -- the selected run ------------------------------------------------------------------
 
@@ -282,23 +302,18 @@ class TaskView(widgets.VBox):
         run_id = change["new"]
         if run_id is None:
             return
-        self.artifacts = self._attach(
-            self.artifacts, self._artifact_slot, "artifacts", "ArtifactList", run_id
-        )
-        self.live_log = self._attach(self.live_log, self._log_slot, "livelog", "LiveLog", run_id)
+        if self.artifacts is None:
+            # The view's run selector is the only one: the list's own is hidden.
+            self.artifacts = ArtifactList(self.conn, self.task_id, run_id=run_id, choose_run=False)
+            self._artifact_slot.children = [self.artifacts]
+        else:
+            self.artifacts.run_id = run_id
+        if self.live_log is None:
+            self.live_log = LiveLog(self.conn, self.task_id, run_id=run_id)
+            self._log_slot.children = [self.live_log]
+        else:
+            self.live_log.run_id = run_id
         self._render()
-
-    def _attach(self, current: Any, slot: widgets.VBox, module: str, name: str, run_id: int) -> Any:
-        if current is not None:
-            current.run_id = run_id
-            return current
-        cls = _optional(module, name)
-        if cls is None:
-            slot.children = [widgets.HTML(f"<i>{name} is not available in this version.</i>")]
-            return None
-        shown = cls(self.conn, self.task_id, run_id=run_id)
-        slot.children = [shown]
-        return shown
 
     # -- cancel and rerun ------------------------------------------------------------------
 
@@ -321,7 +336,7 @@ class TaskView(widgets.VBox):
             return
         self.busy = True
         self._render()
-        if polling.spawn(self._act(action)) is None:  # no event loop: the sync client
+        if self._tasks.spawn(self._act(action)) is None:  # no event loop: the sync client
             try:
                 result = getattr(self.conn.queue, ACTIONS[action][0])(self.task_id)
             except Exception as failure:
@@ -347,15 +362,14 @@ class TaskView(widgets.VBox):
             self._render()
 
     def _action_done(self, action: str, status: dict[str, Any]) -> None:
-        self._apply_status(status)
-        last = self.runs[-1] if self.runs else {}
-        if action == "cancel":
-            self.message = f"Canceled: the task is {status.get('state')}."
-        else:
-            self.message = f"Rerun: run {last.get('runId')} is {last.get('state')}."
+        runs = status.get("runs") or []
+        self._outcome = (action, runs[-1]["runId"]) if runs else None
+        self._apply_status(status)  # sets the message from the run's state
 
     def _action_failed(self, action: str, failure: BaseException) -> None:
+        self._outcome = None
         self.message = f"{ACTIONS[action][0]} failed: {_failure_text(failure)}"
+        self._message_colour = ERROR_COLOUR
 
     # -- rendering -------------------------------------------------------------------------
 
@@ -368,8 +382,7 @@ class TaskView(widgets.VBox):
         self._title.value = (
             f"<b>{html.escape(name)}</b> <code>{html.escape(self.task_id)}</code>{link}&nbsp;"
         )
-        failed = self.phase in ("missing", "error") or " failed: " in self.message
-        colour = ERROR_COLOUR if failed else "#2e7d32"
+        colour = self._message_colour
         self._message.value = (
             f'<div class="tc-view-message" style="color:{colour}">{html.escape(self.message)}</div>'
             if self.message
@@ -403,7 +416,7 @@ class TaskView(widgets.VBox):
         if dependencies:
             items = "".join(
                 f'<li><code class="tc-dependency">{html.escape(t)}</code> '
-                f"{chip_html(self.dependencies.get(t, 'unknown'))}</li>"
+                f"{chip_html(self.dependencies.get(t, ''))}</li>"
                 for t in dependencies[:MAX_DEPENDENCIES]
             )
             more = len(dependencies) - MAX_DEPENDENCIES
@@ -470,11 +483,19 @@ class TaskView(widgets.VBox):
     # -- outside a live kernel -------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop following the task (badge polling and the log)."""
+        """Stop following the task: badge polling, the log, listings and actions' follow-ups."""
+        self._tasks.cancel()
         self.badge.stop()
-        stop = getattr(self.live_log, "stop", None)
-        if stop is not None:
-            stop()
+        for part in (self.live_log, self.artifacts):
+            if part is not None:
+                part.stop()
+
+    def close(self) -> None:
+        """Stop following the task and remove the view and all its parts from the page."""
+        if self.comm is not None:  # once (ipywidgets' __del__ closes again)
+            self.stop()
+            polling.close_widgets(*self.children, *self._body)
+        super().close()
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = super()._repr_mimebundle_(**kwargs) or {}
@@ -489,4 +510,5 @@ class TaskView(widgets.VBox):
         if self.phase == "missing":
             return f"<TaskView {self.task_id}: not found>"
         count = len(self.runs)
-        return f"<TaskView {self.task_id}: {self.state}, {count} run{'s' * (count != 1)}>"
+        state = self.state or "loading"
+        return f"<TaskView {self.task_id}: {state}, {count} run{'s' * (count != 1)}>"

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import socket
 from pathlib import Path
 
 from aiohttp import web
+
+from ..net import bound_socket
 
 LOG_PATH = "/log/"
 CHUNK = 64 * 1024
@@ -90,13 +91,9 @@ class LiveLogServer:
             handler_cancellation=True,
         )
         await self._runner.setup()
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((self.host, self.port))
+            sock = bound_socket(self.host, self.port)
         except OSError:
-            sock.close()
             await self._runner.cleanup()
             raise
         self.port = sock.getsockname()[1]

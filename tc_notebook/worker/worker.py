@@ -116,6 +116,7 @@ class Worker:
         self.session: aiohttp.ClientSession | None = None
         self.running: dict[asyncio.Task, tuple[str, int]] = {}
         self.ready = asyncio.Event()  # set once polling
+        self._stopping = asyncio.Event()
         self._capacity_freed = asyncio.Event()
         self._main: asyncio.Task | None = None
         self._lock: Any = None
@@ -165,9 +166,18 @@ class Worker:
                 self.settings.capacity, storage, self.livelogs.base_url,
             )
             self.ready.set()
-            await asyncio.gather(*(self._poll(q) for q in self.settings.task_queues))
+            polls = [asyncio.create_task(self._poll(q)) for q in self.settings.task_queues]
+            try:
+                stopping = asyncio.create_task(self._stopping.wait())
+                await asyncio.wait([*polls, stopping], return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+                for poll in polls:
+                    if poll.done():
+                        poll.result()  # a refused claim ends the worker with its reason
+            finally:
+                self._stopping.set()
+                await self._shut_down(polls)
         finally:
-            await self._shutdown_runs()
             await self.livelogs.stop()
             if self.session:
                 await self.session.close()
@@ -178,9 +188,16 @@ class Worker:
             self._lock.close()
 
     def stop(self) -> None:
-        """End the claim loops; running tasks are killed and reported worker-shutdown."""
-        if self._main is not None:
+        """Stop: running tasks are killed and reported worker-shutdown, and the
+        claimWork requests under way are let end (up to the queue's 20 s long
+        poll) so that no task is claimed and then left. Called again: at once."""
+        if self._stopping.is_set() and self._main is not None:
             self._main.cancel()
+        elif not self._stopping.is_set():
+            log.info("stopping: running tasks are reported worker-shutdown; waiting for"
+                     " the claimWork requests under way (stop again to end at once)")
+            self._stopping.set()
+            self._capacity_freed.set()
 
     def _lock_work_dir(self) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -199,10 +216,11 @@ class Worker:
         may briefly run more tasks than its capacity (at most one poll's worth
         per extra queue), and polls again only once there is room."""
         queue = self.queue()
-        while True:
-            while self.free <= 0:
+        while not self._stopping.is_set():
+            if self.free <= 0:
                 self._capacity_freed.clear()
-                await self._capacity_freed.wait()
+                await self._capacity_freed.wait()  # also set by stop()
+                continue
             request = {
                 "workerGroup": self.worker_group,
                 "workerId": self.worker_id,
@@ -227,7 +245,20 @@ class Worker:
                 await asyncio.sleep(RETRY_SECONDS)
                 continue
             for claim in reply["tasks"]:
-                self._start(claim)
+                if self._stopping.is_set():
+                    await self._give_back(claim)
+                else:
+                    self._start(claim)
+
+    async def _give_back(self, claim: dict[str, Any]) -> None:
+        """A claim that arrived as the worker stops: report it worker-shutdown,
+        so that the queue retries it at once rather than after its claim expires."""
+        task_id, run_id = claim["status"]["taskId"], claim["runId"]
+        log.info("task %s run %s claimed while stopping: given back", task_id, run_id)
+        with contextlib.suppress(Exception):
+            await self.queue(claim["credentials"]).reportException(
+                task_id, run_id, {"reason": "worker-shutdown"}
+            )
 
     def _start(self, claim: dict[str, Any]) -> None:
         task_id, run_id = claim["status"]["taskId"], claim["runId"]
@@ -240,9 +271,17 @@ class Worker:
         self.running.pop(run, None)
         self._capacity_freed.set()
 
-    async def _shutdown_runs(self) -> None:
+    async def _shut_down(self, polls: list[asyncio.Task]) -> None:
+        """Kill and report the running tasks while the polls under way end."""
         for run in list(self.running):
             run.cancel()
-        if self.running:
-            with contextlib.suppress(Exception):
-                await asyncio.wait(list(self.running), timeout=SHUTDOWN_SECONDS)
+        waiting = [*polls, *self.running]
+        late = set(waiting)
+        try:
+            if waiting:
+                _, late = await asyncio.wait(waiting, timeout=SHUTDOWN_SECONDS)
+        finally:  # also when stopped again: end what is left at once
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=5)

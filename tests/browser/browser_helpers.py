@@ -15,6 +15,7 @@ from typing import Any
 import nbformat
 import taskcluster
 from playwright.sync_api import Download, Locator, Page, Response, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from tc_notebook.sandbox import SandboxProcess
 
@@ -277,10 +278,17 @@ def click_and_fetch(page: Page, target: Locator, timeout: float = 30.0) -> Fetch
         new.on("download", on_download)
 
     def on_response(response: Response) -> None:
-        frame = response.frame
-        if response.request.is_navigation_request() and frame.parent_frame is None:
-            if frame.page != page and not 300 <= response.status < 400:
-                documents.append(response)  # a new window's document (not a redirect)
+        if not response.request.is_navigation_request() or 300 <= response.status < 400:
+            return
+        try:
+            frame = response.frame
+        except PlaywrightError:
+            # A link with target=_blank: the new window's navigation was requested
+            # before its frame existed. Its document, all the same.
+            documents.append(response)
+            return
+        if frame.parent_frame is None and frame.page != page:
+            documents.append(response)  # a new window's document (not a redirect)
 
     page.on("download", on_download)
     context.on("page", on_page)
@@ -288,7 +296,7 @@ def click_and_fetch(page: Page, target: Locator, timeout: float = 30.0) -> Fetch
     try:
         target.click()
         deadline = time.monotonic() + timeout
-        while not downloads and not documents:
+        while not downloads and not (documents and _window_of(documents[0], popups)):
             if time.monotonic() > deadline:
                 seen = [p.url for p in popups]
                 raise TimeoutError(f"nothing arrived {timeout} s after the click; windows: {seen}")
@@ -308,8 +316,17 @@ def click_and_fetch(page: Page, target: Locator, timeout: float = 30.0) -> Fetch
     while request is not None:
         chain.insert(0, request.url)
         request = request.redirected_from
-    window = response.frame.page
+    window = _window_of(documents[0], popups)
     return Fetched("window", response.status, response.url, chain, response.body(), window)
+
+
+def _window_of(response: Response, popups: list[Page]) -> Page | None:
+    """The window showing `response`: its frame's page, or (when the frame came
+    after the request, see click_and_fetch) the last window the click opened."""
+    try:
+        return response.frame.page
+    except PlaywrightError:
+        return popups[-1] if popups else None
 
 
 def assert_received(got, path: str) -> None:
