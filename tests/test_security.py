@@ -35,7 +35,7 @@ from helpers import (
 
 from tc_notebook.sandbox import SandboxProcess
 from tc_notebook.sandbox.auth import certificate_text
-from tc_notebook.worker.livelog import LiveLogServer
+from tc_notebook.worker.livelog import LiveLog, LiveLogServer
 
 # -- checking answers -----------------------------------------------------------
 
@@ -675,5 +675,31 @@ def test_live_log_readers_are_counted_and_released(tmp_path):
         finally:
             log.close()
             await server.stop()
+
+    asyncio.run(scenario())
+
+
+def test_live_log_readers_miss_no_write(tmp_path):
+    """Every reader waiting on a live log wakes for a write, and one that read
+    before a write it has not waited for yet sees it at once (none stays asleep)."""
+
+    async def scenario() -> None:
+        log = LiveLog(tmp_path / "run.log")
+        try:
+            before = log.version
+            waiting = [asyncio.create_task(log.changed_since(before)) for _ in range(3)]
+            await asyncio.sleep(0)  # let them wait
+            late_reader_saw = log.version  # read the file, found nothing, not waiting yet
+            log.write(b"one line\n")
+            await asyncio.wait_for(asyncio.gather(*waiting), 2)
+            await asyncio.wait_for(log.changed_since(late_reader_saw), 2)
+            current = log.version
+            closing = asyncio.create_task(log.changed_since(current))
+            await asyncio.sleep(0)
+            assert not closing.done()
+            log.close()
+            await asyncio.wait_for(closing, 2)
+        finally:
+            log.close()
 
     asyncio.run(scenario())

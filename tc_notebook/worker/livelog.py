@@ -32,26 +32,41 @@ class LiveLog:
         self.path = path
         self.token = secrets.token_urlsafe(24)
         self.closed = False
+        self.version = 0  # counts the writes and the close
         self._file = open(path, "ab")  # noqa: SIM115 - closed by close()
-        self._changed = asyncio.Event()
+        self._waiters: set[asyncio.Future] = set()
 
     def write(self, data: bytes) -> None:
         """Append bytes and wake the readers."""
         self._file.write(data)
         self._file.flush()
-        self._changed.set()
+        self._changed()
 
     def close(self) -> None:
         """No more writes: readers finish once they have read everything."""
         if not self.closed:
             self.closed = True
             self._file.close()
-            self._changed.set()
+            self._changed()
 
-    async def changed(self) -> None:
-        """Wait for the next write or the close."""
-        await self._changed.wait()
-        self._changed.clear()
+    def _changed(self) -> None:
+        self.version += 1
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    async def changed_since(self, version: int) -> None:
+        """Return once there was a write or the close after `version` (at once
+        if there already was), so that no reader misses one."""
+        if self.version != version:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.add(waiter)
+        try:
+            await waiter
+        finally:
+            self._waiters.discard(waiter)
 
 
 class LiveLogServer:
@@ -139,13 +154,14 @@ class LiveLogServer:
                 reply.enable_chunked_encoding()
                 await reply.prepare(request)
                 while True:
+                    version = log.version  # before reading: a write after it is not missed
                     chunk = source.read(CHUNK)
                     if chunk:
                         await reply.write(chunk)
                         continue
                     if log.closed:
                         break
-                    await log.changed()
+                    await log.changed_since(version)
                 await reply.write_eof()
                 return reply
         finally:
