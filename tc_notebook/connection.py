@@ -89,6 +89,13 @@ class Connection:
             return url
         return f"{prefix}proxy/{parsed.port}{url[len(self.root_url) :]}"
 
+    def link(self, url: str, text: str | None = None, show_kernel_url: bool = False) -> Link:
+        """`url` (as `buildUrl` or `buildSignedUrl` make it, on the root URL
+        the kernel uses) as a link a notebook shows: it opens `browser_url(url)`.
+        With `show_kernel_url`, `url` itself is shown below it, as text."""
+        browser = self.browser_url(url)
+        return Link(browser, text or browser, url if show_kernel_url else "")
+
     def _repr_html_(self) -> str:
         if self.is_sandbox:
             kind = "embedded sandbox (in this kernel)"
@@ -113,6 +120,39 @@ class Connection:
     def __repr__(self) -> str:
         kind = "deployment" if self.has_web_ui else "sandbox"
         return f"<Connection {self.root_url} as {self.client_id or 'anonymous'} ({kind})>"
+
+
+@dataclass(frozen=True)
+class Link:
+    """A URL the browser can open, shown as a link in a notebook; and, if
+    given, the URL the kernel uses for the same thing, shown as text only
+    (a link to it could lead nowhere: see `Connection.browser_url`)."""
+
+    url: str
+    text: str
+    kernel_url: str = ""
+
+    def _repr_html_(self) -> str:
+        url, text = html.escape(self.url), html.escape(self.text)
+        anchor = f'<a href="{url}" title="{url}" target="_blank" rel="noopener">{text}</a>'
+        if not self.kernel_url:
+            return anchor
+        rows = [
+            ("your browser opens", f"{anchor}<br><code>{url}</code>"),
+            ("the kernel uses", f"<code>{html.escape(self.kernel_url)}</code>"),
+        ]
+        body = "".join(
+            f'<tr><th style="text-align:left;vertical-align:top;white-space:nowrap">{k}</th>'
+            f'<td style="text-align:left;word-break:break-all">{v}</td></tr>'
+            for k, v in rows
+        )
+        return f"<table>{body}</table>"
+
+    def __repr__(self) -> str:
+        shown = self.url if self.text == self.url else f"{self.text}: {self.url}"
+        if self.kernel_url:
+            shown = f"your browser opens {shown}\nthe kernel uses {self.kernel_url}"
+        return shown
 
 
 def proxy_prefix() -> str | None:
