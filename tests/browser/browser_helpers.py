@@ -152,7 +152,8 @@ form = TaskForm(conn)
 form"""
 
 
-def _notebook(*sources: str) -> nbformat.NotebookNode:
+def code_notebook(*sources: str) -> nbformat.NotebookNode:
+    """A notebook of these code cells, on the Python 3 kernel."""
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {
         "display_name": "Python 3 (ipykernel)",
@@ -166,9 +167,9 @@ def _notebook(*sources: str) -> nbformat.NotebookNode:
 def write_test_notebooks(folder: Path) -> None:
     """The tests' own notebooks, beside the tutorial's (in the lab's temp copy)."""
     notebooks = {
-        FORM_NOTEBOOK: _notebook(KERNEL_CHECK, FORM),
-        LIVELOG_NOTEBOOK: _notebook(KERNEL_CHECK, LIVELOG_TASK),
-        LINKS_NOTEBOOK: _notebook(KERNEL_CHECK, LINKS_TASK, LINKS_LIST),
+        FORM_NOTEBOOK: code_notebook(KERNEL_CHECK, FORM),
+        LIVELOG_NOTEBOOK: code_notebook(KERNEL_CHECK, LIVELOG_TASK),
+        LINKS_NOTEBOOK: code_notebook(KERNEL_CHECK, LINKS_TASK, LINKS_LIST),
     }
     for name, notebook in notebooks.items():
         nbformat.write(notebook, folder / name)

@@ -8,7 +8,7 @@ import sys
 
 import nbformat
 import pytest
-from browser_helpers import KERNEL_CHECK, open_notebook, outputs, run_all, screenshot
+from browser_helpers import KERNEL_CHECK, code_notebook, open_notebook, outputs, run_all, screenshot
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -42,12 +42,7 @@ CELLS = (KERNEL_CHECK, TASKS, "check_hello_task(conn.queue, wrong)",
 
 
 def test_exercise_rejects_a_wrong_answer_and_accepts_a_right_one(lab, page):
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {
-        "display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3",
-    }
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    nbformat.write(notebook, lab.root_dir / NOTEBOOK)
+    nbformat.write(code_notebook(*CELLS), lab.root_dir / NOTEBOOK)
     panel = open_notebook(page, lab, NOTEBOOK)
     run_all(page)
     expect(outputs(panel, 0)).to_contain_text(f"kernel prefix: {sys.prefix}", timeout=60_000)

@@ -16,6 +16,7 @@ from browser_helpers import (
     LINKS_TASK,
     assert_received,
     click_and_fetch,
+    code_notebook,
     expect_completed_chip,
     open_notebook,
     outputs,
@@ -53,14 +54,7 @@ CELLS = (KERNEL_CHECK, BADGES, LINKS_TASK, LINKS_LIST)
 @pytest.fixture(scope="module")
 def notebook_page(module_context, lab):
     """The module's notebook, written into the lab's folder, open, Run All started."""
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-        "name": "python3",
-    }
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    nbformat.write(notebook, lab.root_dir / NOTEBOOK)
+    nbformat.write(code_notebook(*CELLS), lab.root_dir / NOTEBOOK)
     page = module_context.new_page()
     panel = open_notebook(page, lab, NOTEBOOK)
     run_all(page)
