@@ -1,4 +1,4 @@
-"""The widgets' polish (issue 12) in a real browser: artifact links open a new
+"""The widgets' details in a real browser: artifact links open a new
 tab as in the Taskcluster web UI (never a download), downloads are a row's
 explicit action that says where the file went and offers it to the browser,
 and two StatusBadges in an HBox show both chips side by side."""
