@@ -119,6 +119,21 @@ def _resolved(queue: taskcluster.Queue, value: object, variable: str) -> dict[st
     return status
 
 
+def _ran_to_its_end(
+    queue: taskcluster.Queue, task_id: object, again: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The resolved status of the learner's task and its last run; wrong if that
+    run ended exception (`again` says what to do instead)."""
+    status = _resolved(queue, task_id, "my_task_id")
+    last = status["runs"][-1]
+    if status["state"] == "exception":
+        raise _Wrong(
+            f"Your task ended exception ({last.get('reasonResolved')}): it did not run to "
+            f"its end. {again}"
+        )
+    return status, last
+
+
 def _get(queue: taskcluster.Queue, task_id: str, run_id: int, name: str) -> requests.Response:
     """An artifact of a run, fetched as any HTTP client would (signed if private)."""
     if name.startswith("public/"):
@@ -182,13 +197,7 @@ def _words(text: str) -> str:
 @_checked
 def check_hello_task(queue: taskcluster.Queue, task_id: object) -> Verdict:
     """01: a task that completed and whose output has a line `hello world`."""
-    status = _resolved(queue, task_id, "my_task_id")
-    last = status["runs"][-1]
-    if status["state"] == "exception":
-        raise _Wrong(
-            f"Your task ended exception ({last.get('reasonResolved')}): it did not run to "
-            "its end. Create it again and let it finish."
-        )
+    status, last = _ran_to_its_end(queue, task_id, "Create it again and let it finish.")
     log = _log(queue, task_id, last["runId"])
     if status["state"] != "completed":
         code = f" with exit code {log.exit_code}" if log.exit_code is not None else ""
@@ -287,13 +296,9 @@ def check_hello_artifact(queue: taskcluster.Queue, task_id: object) -> Verdict:
 @_checked
 def check_failure_reason(queue: taskcluster.Queue, task_id: object, reason: object) -> Verdict:
     """03: a task whose command exits with 7, and the reasonResolved of its last run."""
-    status = _resolved(queue, task_id, "my_task_id")
-    last = status["runs"][-1]
-    if status["state"] == "exception":
-        raise _Wrong(
-            f"Your task ended exception ({last.get('reasonResolved')}): it did not run to "
-            "its end. Create a task whose command is `exit 7` and let it finish."
-        )
+    status, last = _ran_to_its_end(
+        queue, task_id, "Create a task whose command is `exit 7` and let it finish."
+    )
     if status["state"] == "completed":
         raise _Wrong(
             "Your task completed: its command exited with 0. The exercise asks for a task "

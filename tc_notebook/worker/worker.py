@@ -115,7 +115,6 @@ class Worker:
         self.uploader: Uploader | None = None
         self.session: aiohttp.ClientSession | None = None
         self.running: dict[asyncio.Task, tuple[str, int]] = {}
-        self.ready = asyncio.Event()  # set once polling
         self._stopping = asyncio.Event()
         self._capacity_freed = asyncio.Event()
         self._main: asyncio.Task | None = None
@@ -165,7 +164,6 @@ class Worker:
                 self.worker_group, self.worker_id, ", ".join(self.settings.task_queues),
                 self.settings.capacity, storage, self.livelogs.base_url,
             )
-            self.ready.set()
             polls = [asyncio.create_task(self._poll(q)) for q in self.settings.task_queues]
             try:
                 stopping = asyncio.create_task(self._stopping.wait())

@@ -11,15 +11,20 @@ from pathlib import Path
 import requests
 import slugid
 import taskcluster
-import taskcluster.download
 from rig import rig_options
 from rig_worker import RigWorker
-from worker_fixtures import RESOLVED, process_gone, wait_for
+from worker_fixtures import (
+    BACKING_LOG,
+    LIVE_LOG,
+    RESOLVED,
+    artifact_info,
+    download,
+    process_gone,
+    wait_for,
+    wait_state,
+)
 
 from tc_notebook.tutorial import tutorial_task
-
-LIVE_LOG = "public/logs/live.log"
-BACKING_LOG = "public/logs/live_backing.log"
 
 
 def create(queue: taskcluster.Queue, task: dict) -> str:
@@ -29,30 +34,18 @@ def create(queue: taskcluster.Queue, task: dict) -> str:
     return task_id
 
 
-def wait_state(queue: taskcluster.Queue, task_id: str, states: tuple[str, ...],
-               timeout: float = 60) -> dict:
-    """Poll until the task's state is one of `states`; return its status."""
-
-    def probe() -> dict | None:
-        status = queue.status(task_id)["status"]
-        return status if status["state"] in states else None
-
-    return wait_for(probe, timeout, f"task {task_id} to be {' or '.join(states)}")
-
-
-def download(queue: taskcluster.Queue, task_id: str, name: str) -> bytes:
-    """An artifact's bytes with the official client's download helper."""
-    buf, _ = taskcluster.download.downloadArtifactToBuf(
-        taskId=task_id, name=name, queueService=queue, maxRetries=2
-    )
-    return bytes(buf)
+def wait_in(queue: taskcluster.Queue, task_id: str, states: tuple[str, ...],
+            timeout: float = 60) -> dict:
+    """Wait until the task's state is one of `states`; return its status."""
+    return wait_state(queue, task_id, lambda status: status["state"] in states, timeout,
+                      " or ".join(states))
 
 
 def test_tutorial_task_completes_and_its_artifacts_download(rig_worker, rig_queue, rig_anonymous):
     """The tutorial's task (`ls && du /usr`, /etc/passwd as public/passwd.txt) runs
     on the rig; its artifacts, stored as the rig asks, download with the official client."""
     task_id = create(rig_queue, tutorial_task(rig_worker.task_queue_id))
-    status = wait_state(rig_queue, task_id, RESOLVED, timeout=120)
+    status = wait_in(rig_queue, task_id, RESOLVED, timeout=120)
     log = download(rig_anonymous, task_id, BACKING_LOG).decode()
     assert status["state"] == "completed", log[-2000:]
     run = status["runs"][0]
@@ -75,7 +68,7 @@ def test_s3_artifacts_go_through_the_redirect(rig_s3_worker, rig_queue, rig_anon
         "artifacts": {"public/out.txt": {"type": "file", "path": "out.txt"}},
     }
     task_id = create(rig_queue, rig_s3_worker.task(payload))
-    assert wait_state(rig_queue, task_id, RESOLVED)["state"] == "completed"
+    assert wait_in(rig_queue, task_id, RESOLVED)["state"] == "completed"
     assert rig_anonymous.latestArtifactInfo(task_id, "public/out.txt")["storageType"] == "s3"
     url = rig_anonymous.buildUrl("getLatestArtifact", task_id, "public/out.txt")
     reply = requests.get(url, timeout=15)
@@ -90,8 +83,8 @@ def test_live_log_is_served_by_the_worker_while_running(rig_worker, rig_queue, r
     which streams the lines already printed; afterwards it links to the full log."""
     payload = {"command": ["/bin/sh", "-c", gate.wait("echo first line")], "maxRunTime": 60}
     task_id = create(rig_queue, rig_worker.task(payload))
-    wait_state(rig_queue, task_id, ("running",))
-    info = wait_for(lambda: _info(rig_anonymous, task_id, LIVE_LOG), 30, "live.log")
+    wait_in(rig_queue, task_id, ("running",))
+    info = wait_for(lambda: artifact_info(rig_anonymous, task_id, LIVE_LOG), 30, "live.log")
     assert info["storageType"] == "reference"
     live_url = rig_anonymous.latestArtifact(task_id, LIVE_LOG)["url"]
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/log/[A-Za-z0-9_-]{32}", live_url), live_url
@@ -105,7 +98,7 @@ def test_live_log_is_served_by_the_worker_while_running(rig_worker, rig_queue, r
                 break
     assert rig_queue.status(task_id)["status"]["state"] == "running"
     gate.open()
-    assert wait_state(rig_queue, task_id, RESOLVED)["state"] == "completed"
+    assert wait_in(rig_queue, task_id, RESOLVED)["state"] == "completed"
     assert rig_anonymous.latestArtifactInfo(task_id, LIVE_LOG)["storageType"] == "link"
     assert "first line" in download(rig_anonymous, task_id, LIVE_LOG).decode()
     assert requests.get(live_url, timeout=10).status_code == 404
@@ -117,10 +110,10 @@ def test_cancel_kills_the_running_task(rig_worker, rig_queue, task_tmp):
     payload = {"command": ["/bin/sh", "-c", f"echo $$ > {pid_file}; exec sleep 300"],
                "maxRunTime": 600}
     task_id = create(rig_queue, rig_worker.task(payload))
-    wait_state(rig_queue, task_id, ("running",))
+    wait_in(rig_queue, task_id, ("running",))
     pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 30, "pid"))
     rig_queue.cancelTask(task_id)
-    run = wait_state(rig_queue, task_id, ("exception",))["runs"][-1]
+    run = wait_in(rig_queue, task_id, ("exception",))["runs"][-1]
     assert run["reasonResolved"] == "canceled"
     wait_for(lambda: process_gone(pid), 15, "the task's process to die")
 
@@ -132,7 +125,7 @@ def test_sigterm_reports_worker_shutdown_and_the_queue_retries(rig, rig_queue, g
     try:
         payload = {"command": ["/bin/sh", "-c", gate.wait("echo started")], "maxRunTime": 60}
         task_id = create(rig_queue, first.task(payload))
-        wait_state(rig_queue, task_id, ("running",))
+        wait_in(rig_queue, task_id, ("running",))
         first.signal(signal.SIGTERM)
         assert first.process.wait(45) == 0, first.log()[-3000:]
     finally:
@@ -150,7 +143,7 @@ def test_sigterm_reports_worker_shutdown_and_the_queue_retries(rig, rig_queue, g
     second.start()
     try:
         gate.open()
-        status = wait_state(rig_queue, task_id, RESOLVED)
+        status = wait_in(rig_queue, task_id, RESOLVED)
         assert (status["state"], len(status["runs"])) == ("completed", len(runs)), status
         assert status["runs"][-1]["workerId"] == second.worker_id
     except BaseException:
@@ -190,12 +183,3 @@ def test_a_worker_without_the_claim_scope_stops_with_the_reason(rig):
         assert rig_options(rig)["credentials"]["accessToken"] not in log
     finally:
         worker.stop()
-
-
-def _info(queue: taskcluster.Queue, task_id: str, name: str) -> dict | None:
-    try:
-        return queue.latestArtifactInfo(task_id, name)
-    except taskcluster.TaskclusterRestFailure as failure:
-        if failure.status_code == 404:
-            return None
-        raise
