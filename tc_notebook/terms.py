@@ -1,0 +1,7 @@
+"""Taskcluster's own names that the kit relies on in several places."""
+
+RESOLVED = ("completed", "failed", "exception")  # a task in one of these is done
+ACTIVE = ("unscheduled", "pending", "running")
+
+LIVE_LOG = "public/logs/live.log"  # a link to the log server while running
+BACKING_LOG = "public/logs/live_backing.log"  # the whole log, once the run ends
