@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 
 from ..net import bound_socket, free_port
 from ..timestamps import iso, now
@@ -31,6 +32,19 @@ from .schemas import SchemaSet
 from .store import ROOT_CLIENT_ID, Store
 
 log = logging.getLogger(__name__)
+
+
+class RequestLog(AbstractAccessLogger):
+    """One line per request on the `aiohttp.access` logger, when it is enabled
+    at INFO: method, path (never the query, which may carry a bewit), status,
+    seconds taken."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        self.logger.info("%s %s %s %.3f", request.method, request.path, response.status, time)
 
 
 def root_url_for(host: str, port: int) -> str:
@@ -112,7 +126,7 @@ class SandboxServer:
         # as its client goes away.
         self._runner = web.AppRunner(
             app,
-            access_log=None,
+            access_log_class=RequestLog,
             handle_signals=False,
             shutdown_timeout=1,
             handler_cancellation=True,
