@@ -30,6 +30,7 @@ for _ in range({badges}):
     task_id = slugid.nice()
     conn.queue.createTask(task_id, tutorial_task("bench/idle"))
     badges.append(StatusBadge(conn, task_id))
+    badges[-1].watch()  # what displaying it does
 """
 
 

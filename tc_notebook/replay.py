@@ -16,9 +16,8 @@ import slugid
 import taskcluster
 
 from .sandbox import Sandbox
+from .terms import RESOLVED
 from .tutorial import TUTORIAL_TASK_QUEUE, tutorial_task
-
-RESOLVED = ("completed", "failed", "exception")
 
 
 def replay(

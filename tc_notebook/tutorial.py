@@ -15,15 +15,14 @@ import asyncio
 import json
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import taskcluster
 
-if TYPE_CHECKING:
-    from .connection import Connection
+from .connection import Connection
+from .terms import RESOLVED
 
 TUTORIAL_TASK_QUEUE = "aws-provisioner-v1/tutorial"
-RESOLVED = ("completed", "failed", "exception")
 
 
 def tutorial_task_queue() -> str:

@@ -8,9 +8,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import UPSTREAM_SCHEMAS, make_queue
+from helpers import UPSTREAM_SCHEMAS, create_and_claim, make_queue, make_task, new_task_id
 
 from tc_notebook.worker.taskuser import TASK_USER_VARIABLE
+
+# The worker tests' fixtures (worker_sandbox, client, cli, ...), for every module.
+pytest_plugins = ["worker_fixtures"]
 
 # As root, a sandbox runs tasks as `nobody`, who cannot read every directory
 # under /usr on every machine (Debian's polkit keeps one for itself), so the
@@ -95,6 +98,26 @@ def anon(sandbox):
     return make_queue(sandbox.root_url)
 
 
+@pytest.fixture
+def pending_task(queue) -> str:
+    """A pending task of the session sandbox."""
+    task_id = new_task_id()
+    queue.createTask(task_id, make_task())
+    return task_id
+
+
+@pytest.fixture
+def task_id(pending_task) -> str:
+    """An existing pending task (`pending_task`, by the name the auth tests use)."""
+    return pending_task
+
+
+@pytest.fixture
+def running(queue, root_url):
+    """A claimed task: (taskId, claim, worker client)."""
+    return create_and_claim(queue, root_url)
+
+
 class Gate:
     """A file a task's command waits for, so that a test, not the clock,
     decides when the task may finish."""
@@ -118,3 +141,32 @@ def gate():
     folder = Path(tempfile.mkdtemp(prefix="tc-gate-"))
     yield Gate(folder)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def fuzz_sandbox(tmp_path_factory, output_schema_dir, request):
+    """The fuzz suite's sandbox, tasks and ledger, one for all its modules (test_fuzz_*.py):
+    its summary line counts them all, and test_read_back sees what they created."""
+    from fuzz_world import fuzz_session
+
+    yield from fuzz_session(tmp_path_factory, output_schema_dir, request.config)
+
+
+@pytest.fixture
+def fuzz(fuzz_sandbox):
+    """The fuzz suite's Fuzz, starting a new batch (see fuzz_world.py)."""
+    from fuzz_world import fuzz_batch
+
+    with fuzz_batch(fuzz_sandbox) as fuzz:
+        yield fuzz
+
+
+@pytest.fixture(scope="module")
+def conn(tmp_path_factory):
+    """The widget tests' sandbox, with its own worker (`conn.sandbox`), one per
+    module, and a connection to it as `connect()` makes."""
+    from tc_notebook.connection import Connection
+    from tc_notebook.sandbox import Sandbox
+
+    with Sandbox(tmp_path_factory.mktemp("widgets"), capacity=4) as sandbox:
+        yield Connection(sandbox.root_url, sandbox.credentials, sandbox)

@@ -1,7 +1,7 @@
-"""Helpers for tests/test_fuzz.py (no fixtures here): raw HTTP to a live sandbox,
-JSON text that `json.dumps` will not write, the secrets an answer must not carry
-(the root token, the Hawk and bewit MACs the server expects), the server's
-logged exceptions, and a ledger of every answer and each distinct failure.
+"""Helpers for the fuzz suite, tests/test_fuzz_*.py (no fixtures here): raw HTTP to
+a live sandbox, JSON text that `json.dumps` will not write, the secrets an answer
+must not carry (the root token, the Hawk and bewit MACs the server expects), the
+server's logged exceptions, and a ledger of every answer and each distinct failure.
 """
 
 from __future__ import annotations

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import datetime
+import inspect
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -17,6 +20,9 @@ import pytest
 import requests
 import slugid
 import taskcluster
+
+from tc_notebook.terms import RESOLVED
+from tc_notebook.timestamps import iso, now
 
 API = "/api/queue/v1"
 
@@ -38,6 +44,11 @@ def make_queue(root_url: str, credentials: dict | None = None, **options: Any) -
         opts["credentials"] = copy.deepcopy(credentials)
     opts.update(options)
     return taskcluster.Queue(opts)
+
+
+def root_queue(sandbox: Any, **options: Any) -> taskcluster.Queue:
+    """An official Queue client with a sandbox's root credentials."""
+    return make_queue(sandbox.root_url, sandbox.credentials, **options)
 
 
 def make_task(task_queue_id: str | None = None, **overrides: Any) -> dict:
@@ -62,20 +73,13 @@ def make_task(task_queue_id: str | None = None, **overrides: Any) -> dict:
     return task
 
 
-def iso(dt: datetime.datetime) -> str:
-    """Serialize a datetime like Date.toJSON() (millisecond precision, Z)."""
-    dt = dt.astimezone(datetime.timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
 def from_now(**delta: float) -> str:
-    """ISO timestamp now + timedelta(**delta)."""
-    return iso(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(**delta))
+    """A Taskcluster date `datetime.timedelta(**delta)` from now."""
+    return iso(now() + datetime.timedelta(**delta))
 
 
-def parse_date(value: str) -> datetime.datetime:
-    """Parse an ISO-8601 timestamp with a trailing Z."""
-    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+# A date as the queue writes them: UTC, to the millisecond.
+ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 def new_task_id() -> str:
@@ -83,28 +87,93 @@ def new_task_id() -> str:
     return slugid.nice()
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05,
-               message: str = "condition") -> Any:
-    """Poll predicate until it returns a truthy value; fail after timeout."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
+# -- waiting ---------------------------------------------------------------------------
+
+POLL_SECONDS = 0.05  # between two looks at what a test waits for
+
+
+def _fail_if_late(give_up: float, timeout: float, predicate: Callable[[], Any],
+                  message: str | None, last: Any) -> None:
+    """Fail the test once the monotonic clock reaches `give_up`, saying what was awaited."""
+    if time.monotonic() >= give_up:
+        awaited = message or _source_of(predicate)
+        pytest.fail(f"timed out after {timeout} s waiting for {awaited} (last: {last!r})")
+
+
+def _source_of(predicate: Callable[[], Any]) -> str:
+    """The line that wrote `predicate` (a lambda, usually), else its name."""
+    try:
+        return inspect.getsource(predicate).strip()
+    except (OSError, TypeError):
+        return repr(predicate)
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 15.0, message: str | None = None,
+               *, interval: float = POLL_SECONDS) -> Any:
+    """Call `predicate` until it returns something truthy, and return that; fail the
+    test after `timeout` seconds, naming `message` (else the predicate's source)."""
+    give_up = time.monotonic() + timeout
+    while not (value := predicate()):
+        _fail_if_late(give_up, timeout, predicate, message, value)
         time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {message}; last value: {last!r}")
+    return value
 
 
-def wait_for_state(queue: taskcluster.Queue, task_id: str, predicate: Callable[[dict], bool],
-                   timeout: float = 10.0) -> dict:
-    """Poll queue.status until predicate(status) holds; return that status."""
+async def until(predicate: Callable[[], Any], timeout: float = 15.0, message: str | None = None,
+                *, interval: float = POLL_SECONDS) -> Any:
+    """wait_until for a test on an event loop: waits without blocking the loop."""
+    give_up = time.monotonic() + timeout
+    while not (value := predicate()):
+        _fail_if_late(give_up, timeout, predicate, message, value)
+        await asyncio.sleep(interval)
+    return value
 
-    def check():
-        status = queue.status(task_id)["status"]
-        return status if predicate(status) else None
 
-    return wait_until(check, timeout=timeout, message=f"state of task {task_id}")
+def stays_false(predicate: Callable[[], Any], until: float) -> bool:
+    """True if `predicate` stays falsy until the monotonic time `until` (a bounded wait
+    for something that must not happen)."""
+    while time.monotonic() < until:
+        if predicate():
+            return False
+        time.sleep(POLL_SECONDS)
+    return not predicate()
+
+
+def status_of(queue: taskcluster.Queue, task_id: str) -> dict:
+    """The task's status structure."""
+    return queue.status(task_id)["status"]
+
+
+def wait_state(queue: taskcluster.Queue, task_id: str, check: Callable[[dict], bool],
+               timeout: float = 30, message: str | None = None) -> dict:
+    """Poll the task's status until `check(status)` holds; return that status. The
+    failure names `message` (else the check's source)."""
+
+    def probe() -> dict | None:
+        status = status_of(queue, task_id)
+        return status if check(status) else None
+
+    return wait_until(probe, timeout, f"{message or _source_of(check)} of task {task_id}")
+
+
+def wait_in(queue: taskcluster.Queue, task_id: str, states: tuple[str, ...],
+            timeout: float = 30) -> dict:
+    """Wait until the task's state is one of `states`; return its status."""
+    return wait_state(queue, task_id, lambda status: status["state"] in states, timeout,
+                      " or ".join(states))
+
+
+def wait_running(queue: taskcluster.Queue, task_id: str, timeout: float = 30) -> dict:
+    """Wait until the task's latest run is running."""
+    return wait_in(queue, task_id, ("running",), timeout)
+
+
+def wait_resolved(queue: taskcluster.Queue, task_id: str, timeout: float = 30) -> dict:
+    """Wait until the task is resolved (completed, failed or exception)."""
+    return wait_in(queue, task_id, RESOLVED, timeout)
+
+
+# -- calls and requests the tests repeat ----------------------------------------------
 
 
 def expect_error(fn: Callable, *args: Any, status: int, code: str | None = None,

@@ -9,12 +9,13 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 import taskcluster
+from helpers import wait_until
 from rig import rig_options
 
 WORKER_GROUP = "tc-notebook-tests"
@@ -68,13 +69,19 @@ class RigWorker:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
             )
-        give_up = time.monotonic() + timeout
-        while " serving " not in self.log():
-            if self.process.poll() is not None or time.monotonic() > give_up:
-                self.stop()
-                raise RuntimeError(f"tc-notebook worker did not start:\n{self.log()[-3000:]}")
-            time.sleep(0.05)
+        try:
+            wait_until(self._serving, timeout, "tc-notebook worker to say it is serving")
+        except (AssertionError, pytest.fail.Exception) as failure:  # it exited, or timed out
+            self.stop()
+            raise RuntimeError(f"{failure}; its log:\n{self.log()[-3000:]}") from None
         return self
+
+    def _serving(self) -> bool:
+        """True once the worker says it is serving; fails if it exited first."""
+        if " serving " in self.log():
+            return True
+        assert self.process is not None and self.process.poll() is None, "the worker exited"
+        return False
 
     def log(self) -> str:
         """What the worker printed so far."""

@@ -1,5 +1,9 @@
 """Counting the requests a sandbox answers, from its request log (the
-`aiohttp.access` logger): what a widget still asks after it is closed."""
+`aiohttp.access` logger): what a widget still asks after it is closed.
+
+The sandbox logs a request once it has answered it, so a request under way
+when counting starts (or stops) lands in the count that follows: wait for the
+widget's own requests with a condition before comparing counts."""
 
 from __future__ import annotations
 

@@ -15,9 +15,10 @@ from helpers import (
     make_queue,
     make_task,
     new_task_id,
-    parse_date,
     raw_request,
 )
+
+from tc_notebook.timestamps import parse_time
 
 
 def _assert_error_body(body: dict, code: str, status: int, method: str):
@@ -32,7 +33,7 @@ def _assert_error_body(body: dict, code: str, status: int, method: str):
     assert info["method"] == method
     assert isinstance(info["params"], dict)
     assert "payload" in info
-    parse_date(info["time"])
+    parse_time(info["time"])
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", info["time"])
 
 

@@ -5,11 +5,10 @@ the learner at. The tasks run for real, on a sandbox with a worker."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import requests
 import slugid
+from helpers import wait_resolved, wait_running
 
 from tc_notebook.connection import Connection
 from tc_notebook.exercises import (
@@ -20,6 +19,7 @@ from tc_notebook.exercises import (
     check_hello_task,
 )
 from tc_notebook.sandbox import Sandbox
+from tc_notebook.terms import LIVE_LOG
 from tc_notebook.tutorial import counting_task, task_definition, tutorial_task
 
 
@@ -28,18 +28,6 @@ def queue(tmp_path_factory):
     """The official client on a sandbox with a worker."""
     with Sandbox(tmp_path_factory.mktemp("exercises"), capacity=4) as sandbox:
         yield Connection(sandbox.root_url, sandbox.credentials).queue
-
-
-def wait_for(queue, task_id: str, states=("completed", "failed", "exception"),
-             timeout: float = 30) -> dict:
-    """Poll the status until the task's state is one of `states`."""
-    give_up = time.monotonic() + timeout
-    while True:
-        status = queue.status(task_id)["status"]
-        if status["state"] in states:
-            return status
-        assert time.monotonic() < give_up, f"{task_id} still {status['state']}"
-        time.sleep(0.05)
 
 
 def create(queue, definition: dict, **changes) -> str:
@@ -52,7 +40,7 @@ def create(queue, definition: dict, **changes) -> str:
 def run(queue, definition: dict, **changes) -> str:
     """Create a task and wait until it is resolved."""
     task_id = create(queue, definition, **changes)
-    wait_for(queue, task_id)
+    wait_resolved(queue, task_id)
     return task_id
 
 
@@ -99,7 +87,7 @@ def test_01_the_tutorial_task_is_not_the_answer(queue):
 def test_01_hello_in_the_command_only(queue):
     """The log header repeats the command: that is not the task's output."""
     task_id = run(queue, script("echo hello world > /dev/null"))
-    log = requests_text(queue, task_id, "public/logs/live.log")
+    log = requests_text(queue, task_id, LIVE_LOG)
     assert "hello world" in log  # the header says it...
     wrong(check_hello_task(queue, task_id), "printed nothing", "/dev/null")  # ...not the task
 
@@ -113,16 +101,27 @@ def test_01_plausible_wrong_outputs(queue):
 
 def test_01_a_running_task_is_waited_for(queue, gate):
     task_id = create(queue, script(gate.wait("echo hello world")))
-    wait_for(queue, task_id, ("running",))
+    wait_running(queue, task_id)
     wrong(check_hello_task(queue, task_id), "is running", "Wait until it is resolved")
     gate.open()
-    wait_for(queue, task_id)
+    wait_resolved(queue, task_id)
     right(check_hello_task(queue, task_id))
 
 
 def test_01_right_answers(queue):
     right(check_hello_task(queue, run(queue, script("echo hello world"))))
     right(check_hello_task(queue, run(queue, script("echo 1; echo 'Hello, World!'"))))
+
+
+def test_01_what_the_task_printed_shows_as_text(queue):
+    """A verdict quotes the task's output; in the notebook it reads as text, never as HTML."""
+    printed = "echo '<script>alert(1)</script>'; echo '<b>bold</b>'"
+    verdict = check_hello_task(queue, run(queue, script(printed)))
+    wrong(verdict, "<script>alert(1)</script>", "<b>bold</b>")
+    page = verdict._repr_html_()
+    assert "<script>" not in page and "<b>" not in page, page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;b&gt;bold&lt;/b&gt;" in page
+    assert "<code>hello world</code>" in page  # the message's own `code` is still shown as such
 
 
 # -- 02: public/hello.txt holding hello ------------------------------------------------------
@@ -171,9 +170,9 @@ def test_03_the_worked_examples_are_not_the_answer(queue, gate):
     failing = run(queue, script("echo about to fail; exit 3"))
     wrong(check_failure_reason(queue, failing, "failed"), "exit code 3", "example", "exit 7")
     slow = create(queue, script(gate.wait()))
-    wait_for(queue, slow, ("running",))
+    wait_running(queue, slow)
     queue.cancelTask(slow)
-    wait_for(queue, slow)
+    wait_resolved(queue, slow)
     wrong(check_failure_reason(queue, slow, "canceled"), "exception (canceled)", "exit 7")
 
 
@@ -193,10 +192,10 @@ def test_03_plausible_wrong_answers(queue, gate):
     wrong(check_failure_reason(queue, run(queue, script("echo 7")), "failed"),
           "completed", "exit 7")
     running = create(queue, script(gate.wait()))
-    wait_for(queue, running, ("running",))
+    wait_running(queue, running)
     wrong(check_failure_reason(queue, running, "failed"), "is running")
     gate.open()
-    wait_for(queue, running)
+    wait_resolved(queue, running)
 
 
 def test_03_right_answer(queue):
@@ -219,7 +218,7 @@ def test_04_the_earlier_run(queue):
     draw_id = run(queue, script('echo "run $RUN_ID drew $RANDOM$RANDOM" > draw.txt', DRAW))
     wrong(check_earlier_run_artifact(queue, draw_id, "anything"), "one run", "rerunTask")
     queue.rerunTask(draw_id)
-    wait_for(queue, draw_id)
+    wait_resolved(queue, draw_id)
     run0, run1 = draw_texts(queue, draw_id)
     assert run0.startswith("run 0 drew ") and run1.startswith("run 1 drew "), (run0, run1)
 
@@ -246,13 +245,13 @@ def test_04_the_earlier_run(queue):
 def test_04_a_run_still_running(queue, gate):
     draw_id = create(queue, script(gate.wait('echo "$RANDOM" > draw.txt'), DRAW))
     gate.open()
-    wait_for(queue, draw_id)
+    wait_resolved(queue, draw_id)
     gate.path.unlink()
     queue.rerunTask(draw_id)
-    wait_for(queue, draw_id, ("running",))
+    wait_running(queue, draw_id)
     wrong(check_earlier_run_artifact(queue, draw_id, "x"), "Run 1 is running", "wait")
     gate.open()
-    wait_for(queue, draw_id)
+    wait_resolved(queue, draw_id)
 
 
 # -- 05: a failing first task, and a second that runs anyway ---------------------------------
@@ -272,7 +271,7 @@ def pair(queue, first_command: str, requires: str | None = None, same_group: boo
 
 def test_05_the_worked_example_is_not_the_answer(queue):
     first, second = pair(queue, "for i in 1 2 3; do echo compiling part $i; done; echo built")
-    wait_for(queue, second)
+    wait_resolved(queue, second)
     wrong(check_dependent_pair(queue, first, second), "completed, as the example's build",
           "fails")
 
@@ -286,7 +285,7 @@ def test_05_blank_answers(queue):
 
 def test_05_plausible_wrong_answers(queue):
     first, second = pair(queue, "exit 1")  # the default requires: all-completed
-    wait_for(queue, first)
+    wait_resolved(queue, first)
     assert queue.status(second)["status"]["state"] == "unscheduled"
     wrong(check_dependent_pair(queue, first, second), "unscheduled", "never run",
           '"requires": "all-resolved"')
@@ -302,16 +301,16 @@ def test_05_plausible_wrong_answers(queue):
 
 def test_05_first_canceled_or_still_running(queue, gate):
     first, second = pair(queue, gate.wait(), requires="all-resolved")
-    wait_for(queue, first, ("running",))
+    wait_running(queue, first)
     wrong(check_dependent_pair(queue, first, second), "first task is running", "wait")
     queue.cancelTask(first)
-    wait_for(queue, second)
+    wait_resolved(queue, second)
     wrong(check_dependent_pair(queue, first, second), "exception (canceled)", "exit 1")
 
 
 def test_05_right_answer(queue):
     first, second = pair(queue, "echo the build broke; exit 1", requires="all-resolved")
-    wait_for(queue, second)
+    wait_resolved(queue, second)
     right(check_dependent_pair(queue, first, second))
 
 

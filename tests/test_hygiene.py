@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import taskcluster
-import worker_fixtures
+from helpers import wait_running, wait_until
 from worker_fixtures import (
     WORKER_QUEUE,
     artifact_info,
@@ -30,13 +30,10 @@ from worker_fixtures import (
     run_task,
     sh,
     start_sandbox,
-    wait_for,
-    wait_running,
 )
 
+from tc_notebook.terms import LIVE_LOG
 from tc_notebook.worker import guard, taskuser
-
-cli = worker_fixtures.cli
 
 as_root = pytest.mark.skipif(
     os.geteuid() != 0, reason="only a sandbox running as root runs tasks as another user"
@@ -93,14 +90,14 @@ def busy_task(token: str) -> dict:
 def wait_busy(token: str) -> list[int]:
     """Wait until every process of `busy_task(token)` runs; return their pids."""
     expected = 5 if shutil.which("setsid") else 4
-    return wait_for(
+    return wait_until(
         lambda: len(pids := processes_with(token)) >= expected and pids, 10, "the task's processes"
     )
 
 
 def wait_all_gone(token: str, since: float) -> float:
     """Wait until no process carries `token`; return the seconds since `since`."""
-    wait_for(lambda: not processes_with(token), GONE_WITHIN, "every task process to die")
+    wait_until(lambda: not processes_with(token), GONE_WITHIN, "every task process to die")
     return time.monotonic() - since
 
 
@@ -121,7 +118,7 @@ def test_cli_death_kills_task_processes(cli, tmp_path, token, signum):
     code = sandbox.proc.wait(timeout=10)
     assert code == (0 if signum == signal.SIGTERM else -signal.SIGKILL), sandbox.stderr()
     assert wait_all_gone(token, signalled) < GONE_WITHIN
-    wait_for(lambda: not run_directory.exists(), GONE_WITHIN, "the run's directory to go")
+    wait_until(lambda: not run_directory.exists(), GONE_WITHIN, "the run's directory to go")
 
 
 IN_PROCESS_SANDBOX = """
@@ -165,7 +162,7 @@ def test_in_process_sandbox_death_kills_task_processes(tmp_path, token, signum):
 def guard_of(data_dir: Path) -> int:
     """The pid of the guard process of the sandbox on `data_dir`."""
     marker = guard.marker_for(data_dir / "work")
-    pids = wait_for(
+    pids = wait_until(
         lambda: [
             pid
             for pid in processes_with(marker)
@@ -307,7 +304,7 @@ def test_task_cannot_publish_the_root_token(cli, reachable_tmp):
     names = artifact_names(anonymous, task_id)
     assert "public/out/ok.txt" in names and "public/out/token.json" not in names
     assert download(anonymous, task_id, "public/passwd.txt") == Path("/etc/passwd").read_bytes()
-    for name in names - {"public/logs/live.log"}:
+    for name in names - {LIVE_LOG}:
         if anonymous.latestArtifactInfo(task_id, name)["storageType"] == "s3":
             published = download(anonymous, task_id, name)
             assert root_token.encode() not in published, name
@@ -352,7 +349,7 @@ def test_killed_temporary_sandbox_leaves_no_folder(tmp_path):
         guard_of(data_dir)
         host.kill()
         host.wait(timeout=10)
-        wait_for(lambda: not data_dir.exists(), GONE_WITHIN, "the temporary folder to go")
+        wait_until(lambda: not data_dir.exists(), GONE_WITHIN, "the temporary folder to go")
     finally:
         host.kill()
         host.wait()

@@ -1,6 +1,6 @@
 """Lists come in Taskcluster's order: its Postgres database sorts taskIds and
 artifact names with the en_US.UTF-8 collation, not byte by byte (found by the
-differential tests against the rig; see tc_notebook/sandbox/store.py)."""
+differential tests against the rig; see tc_notebook/sandbox/collation.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import random
 import pytest
 from helpers import create_and_claim, make_task, new_task_id
 
-from tc_notebook.sandbox.store import collation_key
+from tc_notebook.sandbox.collation import collation_key
 
 # Three taskIds whose byte order ("B", "_", "a") is not their collation order.
 TASK_IDS = [first + "bbbbbbbQbCbbbbbbbbbbA" for first in ("B", "_", "a")]

@@ -22,10 +22,11 @@ from helpers import (
     make_task,
     new_queue_id,
     new_task_id,
-    parse_date,
     s3_artifact,
     wait_until,
 )
+
+from tc_notebook.timestamps import parse_time
 
 
 def test_context_manager_and_client_options(tmp_path, output_schema_dir):
@@ -149,7 +150,7 @@ def test_cli_smoke(tmp_path, sig):
         q.createTask(task_id, make_task(tq))
         assert q.status(task_id)["status"]["state"] == "pending"
         claim = q.claimWork(tq, {"workerGroup": "g", "workerId": "w", "tasks": 1})["tasks"][0]
-        delta = parse_date(claim["takenUntil"]).timestamp() - time.time()
+        delta = parse_time(claim["takenUntil"]).timestamp() - time.time()
         assert 20 < delta <= 31
         worker = make_queue(root_url, claim["credentials"])
         s3_artifact(worker, task_id, 0, "private/cli.txt", b"from the cli")

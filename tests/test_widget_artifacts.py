@@ -1,151 +1,46 @@
-"""ArtifactList against a real sandbox (queue and worker) on 127.0.0.1.
+"""ArtifactList against a real sandbox (queue and worker) on 127.0.0.1: the
+listing, its links, when it asks the queue, and its runs (downloads and
+previews: test_widget_artifact_actions.py).
 
 The widgets are driven inside `asyncio.run`, as the kernel's loop would;
-browser clicks are simulated by handing the widget the message its
-JavaScript sends.
+browser clicks are simulated by handing the table the message its
+JavaScript sends (for a private link, anywidget's `_sign` command).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import time
-import urllib.parse
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
+import artifact_fixtures
 import ipywidgets
-import pytest
 import requests
 import slugid
 import taskcluster
+from artifact_fixtures import (
+    bewit_expiry,
+    click_private_link,
+    requested_after,
+    resolved,
+    run,
+    synced_state,
+    visible,
+)
+from helpers import until
+from server_requests import requests_to
 
-from tc_notebook.connection import Connection
-from tc_notebook.sandbox import Sandbox
+from tc_notebook.terms import BACKING_LOG, LIVE_LOG, RESOLVED
 from tc_notebook.tutorial import tutorial_task
 from tc_notebook.widgets import ArtifactList, polling
-from tc_notebook.widgets.artifacts import ICONS, ArtifactError, human_size, sort_key
+from tc_notebook.widgets.artifact_names import ICONS, human_size, sort_key
 
-LIVE_LOG = "public/logs/live.log"
-BACKING_LOG = "public/logs/live_backing.log"
-RESOLVED = ("completed", "failed", "exception")
-# A 1x1 transparent PNG.
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
-)
-COMMAND = (
-    "mkdir -p out; for i in $(seq 1 12); do echo $i > out/f$i.txt; done; "
-    """echo '{"a": 1}' > out/x.json; """
-    f"echo {base64.b64encode(PNG).decode()} | base64 -d > out/dot.png; "
-    "head -c 200000 /dev/zero | tr '\\0' a > out/big.txt"
-)
-
-
-# -- fixtures ------------------------------------------------------------------------
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 15, message: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {message or predicate}")
-        time.sleep(0.05)
-    return value
-
-
-async def until(predicate: Callable[[], Any], timeout: float = 15, message: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {message or predicate}")
-        await asyncio.sleep(0.05)
-    return value
-
-
-def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
-    """Run a test coroutine on a fresh loop, closing the widgets' session after."""
-
-    async def main() -> Any:
-        try:
-            return await coroutine
-        finally:
-            await polling.close_session()
-
-    return asyncio.run(main())
-
-
-def resolved(conn: Connection, task_id: str, run_id: int = 0) -> Callable[[], bool]:
-    def check() -> bool:
-        runs = conn.queue.status(task_id)["status"]["runs"]
-        return len(runs) > run_id and runs[run_id]["state"] in RESOLVED
-
-    return check
-
-
-@pytest.fixture(scope="module")
-def sandbox():
-    sb = Sandbox(capacity=2).start()
-    yield sb
-    sb.stop()
-
-
-@pytest.fixture(scope="module")
-def conn(sandbox) -> Connection:
-    return Connection(sandbox.root_url, sandbox.credentials, sandbox)
-
-
-@pytest.fixture(scope="module")
-def tasks(conn) -> dict[str, str]:
-    """A resolved task with 20 artifacts (one an error artifact), and a second one
-    (the plain tutorial task) for the rerun test."""
-    task = tutorial_task()
-    task["payload"]["command"] = ["/bin/bash", "-c", COMMAND]
-    task["payload"]["artifacts"].update(
-        {
-            "public/out": {"type": "directory", "path": "out"},
-            "private/secret.txt": {"type": "file", "path": "/etc/hostname"},
-            "public/missing.txt": {"type": "file", "path": "nowhere.txt"},
-        }
-    )
-    main, rerun = slugid.nice(), slugid.nice()
-    conn.queue.createTask(main, task)
-    conn.queue.createTask(rerun, tutorial_task())
-    wait_for(resolved(conn, main), message="the artifacts task")
-    wait_for(resolved(conn, rerun), message="the rerun task")
-    return {"main": main, "rerun": rerun}
-
-
-@pytest.fixture
-def task_id(tasks) -> str:
-    return tasks["main"]
-
-
-def synced_state(widget: ipywidgets.Widget) -> str:
-    """Every synced trait of the widget and its descendants, as JSON text."""
-    seen: list[dict[str, Any]] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, ipywidgets.Widget):
-            state = value.get_state()
-            seen.append(state)
-            for item in state.values():
-                walk(item)
-            for trait in value.keys:
-                walk(getattr(value, trait))
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                walk(item)
-
-    walk(widget)
-    return json.dumps(seen, default=repr)
-
-
-def bewit_expiry(url: str) -> int:
-    bewit = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["bewit"][0]
-    decoded = base64.urlsafe_b64decode(bewit + "=" * (-len(bewit) % 4)).decode()
-    return int(decoded.split("\\")[1])
+# Fixtures from artifact_fixtures, bound here so that pytest finds them by name.
+artifact_sandbox = artifact_fixtures.artifact_sandbox
+conn = artifact_fixtures.conn
+tasks = artifact_fixtures.tasks
+task_id = artifact_fixtures.task_id
 
 
 # -- listing -------------------------------------------------------------------------
@@ -154,6 +49,7 @@ def bewit_expiry(url: str) -> int:
 def test_rows_sorted_like_the_ui_and_collapsed(conn, task_id):
     async def scenario():
         al = ArtifactList(conn, task_id, page_size=3)  # pagination: 7 pages
+        al.watch()  # what displaying it, or a parent widget, does
         await until(lambda: al.artifacts, message="the first listing")
         names = al.names
         expected = conn.queue.listArtifacts(task_id, 0)["artifacts"]
@@ -254,35 +150,30 @@ def test_private_link_is_signed_at_click_time(conn, task_id):
     async def scenario():
         al = ArtifactList(conn, task_id)
         await al.refresh()
-        sent: list[dict[str, Any]] = []
-        al.table.send = lambda content, buffers=None: sent.append(content)
         assert "bewit" not in synced_state(al)
         assert "bewit" not in json.dumps(al._repr_mimebundle_(), default=repr)
         assert al.signed_urls == [] and al.last_signed == {}
         row = next(r for r in al.table.rows if r["name"] == "private/secret.txt")
         assert row["href"] == "" and row["private"]
 
-        # The click: what the JavaScript sends.
+        # The click: what the JavaScript invokes.
         clicked = time.time()
-        al.table._handle_custom_msg(
-            {"type": "sign", "name": "private/secret.txt", "runId": 0, "id": "c1"}, []
-        )
-        assert len(sent) == 1
-        reply = sent[0]
-        assert reply["type"] == "signed" and reply["id"] == "c1"
-        assert reply["name"] == "private/secret.txt"
-        assert "bewit=" in reply["url"]
+        reply = click_private_link(al.table, "private/secret.txt", 0)
+        assert set(reply) == {"url"} and "bewit=" in reply["url"]
         assert abs(bewit_expiry(reply["url"]) - (clicked + 900)) < 5
         assert al.last_signed["url"] == reply["url"] and al.signed_urls == [al.last_signed]
+        assert al.last_signed["name"] == "private/secret.txt" and al.last_signed["runId"] == 0
         assert abs(al.last_signed["expires"] - (clicked + 900)) < 5
         assert "bewit" not in synced_state(al)  # handed out, not kept in synced state
 
-        # Unknown names are not signed.
-        al.table._handle_custom_msg({"type": "sign", "name": "private/other", "id": "c2"}, [])
-        assert sent[1]["type"] == "sign-error" and len(al.signed_urls) == 1
-        # Same message through the ArtifactList itself (brief's protocol, no id).
-        al._handle_custom_msg({"type": "sign", "name": "private/secret.txt"}, [])
-        assert sent[2]["type"] == "signed" and len(al.signed_urls) == 2
+        # Unknown names, and other runs than the one shown, are not signed.
+        refused = click_private_link(al.table, "private/other", 0)
+        assert refused == {"error": "private/other is not listed in run 0"}
+        assert "error" in click_private_link(al.table, "private/secret.txt", 1)
+        assert len(al.signed_urls) == 1
+        # No run given: the run shown.
+        assert "bewit=" in click_private_link(al.table, "private/secret.txt")["url"]
+        assert len(al.signed_urls) == 2
         return reply["url"]
 
     url = run(scenario())
@@ -317,159 +208,82 @@ def test_links_go_through_the_jupyter_proxy(conn, task_id, monkeypatch):
     async def scenario():
         al = ArtifactList(conn, task_id)
         await al.refresh()
-        sent: list[dict[str, Any]] = []
-        al.table.send = lambda content, buffers=None: sent.append(content)
         hrefs = [row["href"] for row in al.table.rows if row["href"]]
         assert len(hrefs) == 18  # all but the private one and the error one
         assert all(href.startswith(prefix) for href in hrefs)
         assert f"href='{prefix}" in al.to_html()
         # The kernel keeps fetching from the real root URL.
         assert al.entry("public/passwd.txt")["url"].startswith(conn.root_url)
-        al.table._handle_custom_msg({"type": "sign", "name": "private/secret.txt", "id": 1}, [])
-        assert sent[0]["url"].startswith(prefix) and "bewit=" in sent[0]["url"]
+        url = click_private_link(al.table, "private/secret.txt", 0)["url"]
+        assert url.startswith(prefix) and "bewit=" in url
 
     run(scenario())
 
 
-# -- through the kernel --------------------------------------------------------------
+# -- when it asks the queue ----------------------------------------------------------
 
 
-def visible(widget: ipywidgets.Widget) -> bool:
-    return widget.layout.display != "none"
-
-
-def descendants(widget: ipywidgets.Widget) -> list[ipywidgets.Widget]:
-    found = [widget]
-    for child in getattr(widget, "children", ()):
-        found += descendants(child)
-    return found
-
-
-def test_download_action_says_where_and_offers_a_browser_download(
-    conn, task_id, tmp_path, monkeypatch
-):
-    """A row's "download": a progress bar only while it runs, then the full
-    path of the saved file and a link that downloads it in the browser."""
-    monkeypatch.chdir(tmp_path)
-
+def test_nothing_is_requested_until_it_is_displayed(conn, task_id):
     async def scenario():
-        al = ArtifactList(conn, task_id)
-        await al.refresh()
-        assert not visible(al.progress) and al.notice == ""  # no empty progress bar
-        shown: list[bool] = []
-        al.progress.layout.observe(lambda change: shown.append(visible(al.progress)), "display")
-        notices: list[dict[str, Any]] = []
-        al.table.observe(lambda change: notices.append(change["new"]), "notice")
+        with requests_to(task_id) as count:
+            al = ArtifactList(conn, task_id)
+            al.run_id = 0  # choosing a run lists nothing yet either
+            assert len(al._tasks) == 0
+            assert await requested_after(conn, task_id, count) == []
+            assert al.artifacts == [] and al.table.rows == []
 
-        # The row's action (what its JavaScript sends).
-        al.table._handle_custom_msg({"type": "download", "name": "public/passwd.txt"}, [])
-        await until(lambda: al.table.notice.get("tone") == "done", message="the download")
-        target = (tmp_path / "passwd.txt").resolve()
-        assert target.read_bytes() == Path("/etc/passwd").read_bytes()
-        # The bar showed while the download ran, and only then.
-        assert shown == [True, False] and not visible(al.progress) and not al.downloading
-        assert notices[0] == {"tone": "info", "text": "Downloading public/passwd.txt…", "path": ""}
-        assert al.progress.value == 100 and al.progress.bar_style == "success"
-        assert not list(tmp_path.glob("*.part"))
-        # Where it went: the whole path, on the kernel's machine.
-        notice = al.table.notice
-        assert notice["tone"] == "done" and notice["path"] == str(target)
-        assert "on the kernel's machine" in notice["text"]
-        assert al.notice.endswith(str(target))
-        # The offer of a browser download: public, a plain link.
-        assert notice["offer"] and notice["basename"] == "passwd.txt"
-        assert notice["href"] == conn.browser_url(al.entry("public/passwd.txt")["url"])
-        page = al.to_html()
-        assert str(target) in page and "download it in your browser" in page
-        assert requests.get(notice["href"], timeout=10).content == target.read_bytes()
-
-        # A private artifact: saved by the kernel, its browser download signed at the click.
-        (tmp_path / "sub").mkdir()
-        path = await al.download("private/secret.txt", tmp_path / "sub")
-        assert path == (tmp_path / "sub" / "secret.txt").resolve()
-        assert path.read_bytes() == Path("/etc/hostname").read_bytes()
-        notice = al.table.notice
-        assert notice["offer"] and notice["href"] == "" and notice["name"] == "private/secret.txt"
-        assert "bewit" not in synced_state(al)
-        sent: list[dict[str, Any]] = []
-        al.table.send = lambda content, buffers=None: sent.append(content)
-        al.table._handle_custom_msg(
-            {"type": "sign", "name": notice["name"], "runId": notice["runId"], "id": "s1"}, []
-        )
-        assert sent[0]["type"] == "signed" and "bewit=" in sent[0]["url"]
-        assert requests.get(sent[0]["url"], timeout=10).content == path.read_bytes()
-
-        big = await al.download("public/out/big.txt", tmp_path / "big-copy.txt")
-        assert big.read_bytes() == b"a" * 200000 and al.progress.value == 100
-
-        # Failures raise from code, and are explained in the notice from a row.
-        with pytest.raises(ArtifactError, match="file-missing-on-worker"):
-            await al.download("public/missing.txt")
-        assert al.table.notice["tone"] == "error" and not visible(al.progress)
-        assert await al._quietly(al.download, "public/nothing-here") is None
-        assert "no artifact 'public/nothing-here'" in al.notice
-        al.table._handle_custom_msg({"type": "download", "name": "public/out/f1.txt"}, [])
-        await until(lambda: (tmp_path / "f1.txt").exists(), message="the second download")
-        await until(lambda: not al.downloading)
-
-    run(scenario())
-
-
-def test_close_stops_a_download_and_closes_the_parts(conn, task_id, tmp_path):
-    async def scenario():
-        al = ArtifactList(conn, task_id)
-        await al.refresh()
-        parts = descendants(al)
-        al.table._handle_custom_msg({"type": "download", "name": "public/out/big.txt"}, [])
+            bundle = al._repr_mimebundle_()  # displayed (the cell's last expression)
+            assert "application/vnd.jupyter.widget-view+json" in bundle
+            await until(lambda: al.artifacts and not al.loading, message="the listing")
+            assert al.run_id == 0 and len(al.names) == 20
+            assert any(path.endswith(f"/task/{task_id}/status") for path in count.paths)
         al.close()
-        await until(lambda: al._download_task.done(), message="the download to stop")
-        assert al._download_task.cancelled() and len(al._tasks) == 0
-        assert all(part.comm is None for part in parts)  # the table, progress bar, ...
-        assert not list(tmp_path.glob("*.part"))
 
     run(scenario())
 
 
-def test_preview_text_json_and_images(conn, task_id):
+def test_a_view_inside_a_box_starts_the_listing(conn, task_id):
+    """Inside a box, IPython never calls the list's `_repr_mimebundle_`: the
+    table's view says it is on the page instead."""
+
     async def scenario():
         al = ArtifactList(conn, task_id)
-        await al.refresh()
-        # One way to preview: each row's action. No artifact dropdown, no preview button.
-        parts = descendants(al)
-        assert [p for p in parts if isinstance(p, ipywidgets.Dropdown)] == [al.run_selector]
-        assert [p.description for p in parts if isinstance(p, ipywidgets.Button)] == ["refresh"]
-        text = await al.preview("public/passwd.txt")
-        assert text == Path("/etc/passwd").read_text()
-        shown = al.preview_box.children
-        assert "public/passwd.txt" in shown[0].value and "root:" in shown[1].value
+        box = ipywidgets.HBox([al])
+        box._repr_mimebundle_()
+        assert len(al._tasks) == 0
+        al.table._handle_custom_msg({"type": "shown"}, [])  # what render() sends
+        await until(lambda: al.artifacts and not al.loading, message="the listing")
+        listing = al._loading
+        al.table._handle_custom_msg({"type": "shown"}, [])  # a second view: no new listing
+        assert al._loading is listing and len(al._tasks) == 0
+        polling.close_widgets(box)
 
-        assert await al.preview("public/out/x.json") == '{\n  "a": 1\n}'
-        assert "&quot;a&quot;: 1" in al.preview_box.children[1].value
+    run(scenario())
 
-        big = await al.preview("public/out/big.txt")
-        assert big == "a" * 64 * 1024
-        assert "first 64.0 KiB" in al.preview_box.children[0].value
 
-        image = await al.preview("public/out/dot.png")
-        assert image == PNG
-        widget = al.preview_box.children[1]
-        assert isinstance(widget, ipywidgets.Image) and widget.format == "png"
-        assert widget.value == PNG
+def test_a_closed_list_requests_nothing_more(conn, task_id):
+    async def scenario():
+        # Closed while its first listing is under way: the listing stops.
+        with requests_to(task_id) as count:
+            al = ArtifactList(conn, task_id)
+            al._repr_mimebundle_()
+            listing = al._loading
+            al.close()
+            await until(lambda: listing.done(), message="the listing to stop")
+            assert listing.cancelled() and len(al._tasks) == 0
+            assert await requested_after(conn, task_id, count) == []
 
-        log = await al.preview(BACKING_LOG)
-        assert f"task {task_id} run 0" in log
-
-        # The row's preview action (its JavaScript's message).
-        al._handle_custom_msg({"type": "preview", "name": "public/out/f3.txt"}, [])
-        await until(
-            lambda: (
-                len(al.preview_box.children) > 1
-                and al.preview_box.children[1].value
-                and "3\n" in al.preview_box.children[1].value
-            ),
-            message="the preview from a row",
-        )
-        assert "public/out/f3.txt" in al.preview_box.children[0].value
+        # Closed after listing: choosing a run or starting again lists nothing.
+        al = ArtifactList(conn, task_id)
+        al._repr_mimebundle_()
+        await until(lambda: al.artifacts and not al.loading, message="the listing")
+        al.close()
+        with requests_to(task_id) as count:
+            al.run_id = None  # the latest run again (open: a new listing)
+            al.watch()
+            al.table._handle_custom_msg({"type": "shown"}, [])
+            assert len(al._tasks) == 0
+            assert await requested_after(conn, task_id, count) == []
 
     run(scenario())
 

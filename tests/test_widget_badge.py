@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import slugid
+from helpers import wait_until
+from server_requests import requests_to
 from widget_helpers import create, run, until
+from widget_lifecycle import UNSERVED, displayed, poll_intervals
 
 from tc_notebook.connection import Connection
 from tc_notebook.sandbox import QueueSettings, Sandbox
-from tc_notebook.widgets import StatusBadge, TaskView
+from tc_notebook.widgets import StatusBadge
 from tc_notebook.widgets.badge import STATE_COLOURS
 from tc_notebook.widgets.livelog import LiveLog
-
-UNSERVED = "tutorial/nobody-serves-this"  # a task queue no worker claims from
-
-
-@pytest.fixture(scope="module")
-def conn(tmp_path_factory):
-    """A sandbox with a worker, and a connection to it."""
-    with Sandbox(tmp_path_factory.mktemp("widgets"), capacity=4) as sandbox:
-        yield Connection(sandbox.root_url, sandbox.credentials, sandbox)
 
 
 def test_badge_follows_task_to_completion_and_stops_polling(conn, gate):
@@ -31,6 +24,7 @@ def test_badge_follows_task_to_completion_and_stops_polling(conn, gate):
         badge = StatusBadge(conn, task_id)
         states = [badge.state]
         badge.observe(lambda change: states.append(change["new"]), "state")
+        displayed(badge)
         await until(lambda: badge.state == "running")
         gate.open()
         assert await badge.wait() == "completed"
@@ -39,7 +33,10 @@ def test_badge_follows_task_to_completion_and_stops_polling(conn, gate):
         assert STATE_COLOURS["completed"] in badge.value and "COMPLETED" in badge.value
         assert "run 0" in badge.value
         polls = badge.polls
-        await asyncio.sleep(1.5)  # several poll intervals: no request may follow
+        await poll_intervals(conn, 2)  # the sandbox logs a request after its answer: let it
+        with requests_to(task_id) as count:
+            await poll_intervals(conn)  # several of the badge's intervals: no request follows
+            assert len(count) == 0, count.paths
         assert badge.polls == polls and not badge.polling
         assert badge.status["state"] == "completed" and badge.run_id == 0
     run(body)
@@ -69,8 +66,8 @@ def test_pending_is_grey_like_unscheduled(conn):
     assert STATE_COLOURS["pending"] == STATE_COLOURS["unscheduled"] == "#616161"
 
     async def body():
-        task_id = create(conn, "true", provisionerId="tutorial", workerType="nobody-serves-this")
-        badge = StatusBadge(conn, task_id)
+        task_id = create(conn, "true", **UNSERVED)
+        badge = displayed(StatusBadge(conn, task_id))
         await until(lambda: badge.state == "pending")
         assert "PENDING" in badge.value and "background:#616161" in badge.value
         assert "#6a1b9a" not in badge.value  # the old purple
@@ -102,7 +99,7 @@ def test_close_stops_polling(conn, gate):
 
     async def body():
         task_id = create(conn, gate.wait())
-        badge = StatusBadge(conn, task_id)
+        badge = displayed(StatusBadge(conn, task_id))
         await until(lambda: badge.state == "running")
         assert badge.polling and badge.comm is not None
         badge.close()
@@ -118,7 +115,7 @@ def test_badge_failed_and_canceled(conn):
     async def body():
         failed = StatusBadge(conn, create(conn, "exit 3"))
         long_id = create(conn, "sleep 30")
-        canceled = StatusBadge(conn, long_id)
+        canceled = displayed(StatusBadge(conn, long_id))
         await until(lambda: canceled.state == "running")
         conn.queue.cancelTask(long_id)
         assert await failed.wait() == "failed"
@@ -127,7 +124,7 @@ def test_badge_failed_and_canceled(conn):
         assert canceled.reason == "canceled" and STATE_COLOURS["exception"] in canceled.value
         assert "canceled" in canceled.value
         assert "StatusBadge" in repr(canceled) and "canceled" in repr(canceled)
-        bundle = canceled._repr_mimebundle_()
+        bundle, _metadata = canceled._repr_mimebundle_()
         assert "EXCEPTION" in bundle["text/html"] and "canceled" in bundle["text/plain"]
     run(body)
 
@@ -158,7 +155,7 @@ def test_badge_reconnects_after_sandbox_restart(tmp_path):
         nonlocal second
         # Run 0 outlasts the first sandbox; its retry ends at once.
         task_id = create(conn, 'if [ "$RUN_ID" = 0 ]; then sleep 60; fi')
-        badge = StatusBadge(conn, task_id)
+        badge = displayed(StatusBadge(conn, task_id))
         await until(lambda: badge.state == "running")
         await asyncio.get_running_loop().run_in_executor(None, first.stop)
         await until(lambda: badge.connection == "reconnecting")
@@ -178,17 +175,24 @@ def test_badge_reconnects_after_sandbox_restart(tmp_path):
 
 
 def test_blocking_wait_in_a_script(conn):
-    """wait_blocking() serves plain scripts (no running loop); the badge shows
-    the task's state at once (one status request), not a placeholder."""
-    badge = StatusBadge(conn, create(conn, "true"))
-    assert not badge.polling  # no loop was running: nothing polls until asked
-    assert badge.polls == 1 and badge.state in ("pending", "running", "completed")
-    assert badge.state.upper() in badge.value and "loading" not in badge.value
+    """A plain script (no running loop): the badge asks nothing when made; shown,
+    it shows the task's state (one status request), not a placeholder;
+    wait_blocking() follows the task to its end."""
+    task_id = create(conn, "true")
+    with requests_to(f"{task_id}/status") as count:
+        badge = StatusBadge(conn, task_id)
+        assert len(count) == 0 and badge.polls == 0 and "loading" in badge.value
+        html = badge._repr_mimebundle_()[0]["text/html"]  # shown
+        assert badge.polls == 1 and not badge.polling
+        wait_until(lambda: len(count) == 1, message="the status request in the sandbox's log")
+    assert badge.state in ("pending", "running", "completed")
+    assert badge.state.upper() in html and "loading" not in html
     assert badge.wait_blocking(timeout=20) == "completed"
 
 
 def test_badge_in_a_script_names_a_missing_task(conn):
     badge = StatusBadge(conn, slugid.nice())
+    badge.watch()  # in a script: one status request
     assert badge.state == "unknown" and "UNKNOWN" in badge.value and "not found" in badge.value
 
 
@@ -197,8 +201,8 @@ def test_live_log_shows_lines_before_the_task_ends(conn, gate):
     async def body():
         ticks = "for i in $(seq 1 20); do echo tick $i; sleep 0.01; done"
         task_id = create(conn, gate.wait(ticks))
-        log = LiveLog(conn, task_id)
-        badge = StatusBadge(conn, task_id)
+        log = displayed(LiveLog(conn, task_id))
+        badge = displayed(StatusBadge(conn, task_id))
         await until(lambda: any("tick 3" in line for line in log.lines))
         assert badge.state != "completed"
         assert conn.queue.status(task_id)["status"]["state"] == "running"
@@ -217,7 +221,7 @@ def test_live_log_paints_a_burst_while_the_task_is_quiet(conn, gate):
     while the task goes on printing nothing."""
     async def body():
         task_id = create(conn, gate.wait('echo "burst $((6 * 7))"'))
-        log = LiveLog(conn, task_id)
+        log = displayed(LiveLog(conn, task_id))
         await until(lambda: "burst 42" in log.lines)
         await until(lambda: "burst 42" in log._body.value, timeout=2)
         assert conn.queue.status(task_id)["status"]["state"] == "running"
@@ -253,12 +257,13 @@ def test_live_log_follows_a_rerun_when_asked(conn):
 
 
 def test_live_log_stop_and_close(conn, gate):
-    """stop() ends the following (TaskView.stop relies on it); close() also
-    closes the log's parts."""
+    """stop() ends the following; watch() starts again; close() also closes
+    the log's parts."""
 
     async def body():
         task_id = create(conn, gate.wait("echo started"))
         log = LiveLog(conn, task_id)
+        log.watch()
         await until(lambda: "started" in log.lines)
         assert log.following
         log.stop()
@@ -269,24 +274,6 @@ def test_live_log_stop_and_close(conn, gate):
         log.close()
         await until(lambda: not log.following, timeout=2)
         assert all(part.comm is None for part in parts)
-        gate.open()
-
-    run(body)
-
-
-def test_task_view_stop_stops_the_log_too(conn, gate):
-    """TaskView.stop() used to call a LiveLog.stop that did not exist: the log
-    went on following. Now badge, log and listings all stop."""
-
-    async def body():
-        task_id = create(conn, gate.wait("echo started"))
-        view = TaskView(conn, task_id)
-        await view.ready()
-        await until(lambda: view.live_log is not None and "started" in view.live_log.lines)
-        assert view.live_log.following and view.badge.polling
-        view.stop()
-        await until(lambda: not view.live_log.following and not view.badge.polling, timeout=2)
-        assert len(view._tasks) == 0 and len(view.artifacts._tasks) == 0
         gate.open()
 
     run(body)

@@ -1,40 +1,24 @@
-"""TaskForm against a live sandbox (widget state, no browser), and its schema
-loading against Taskcluster's own rendered schemas."""
+"""TaskForm against a live sandbox (widget state, no browser): the fields and
+the text, creating and following a task, the queue's refusals, closing."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import shlex
-import threading
+import socket
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-import pytest
 import slugid
 import taskcluster
 import yaml
+from form_helpers import shown_error
+from server_requests import requests_to
 from widget_helpers import run, until
+from widget_lifecycle import UNSERVED, assert_quiet_once_closed
 
 from tc_notebook.connection import Connection
-from tc_notebook.sandbox import Sandbox
 from tc_notebook.tutorial import tutorial_task
 from tc_notebook.widgets import TaskForm, TaskView
-from tc_notebook.widgets.form import TaskSchema
-
-UPSTREAM_SCHEMAS = Path(__file__).resolve().parents[2] / "shared/taskcluster-reference/schemas/json"
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with Sandbox(tmp_path_factory.mktemp("form"), capacity=4) as sb:
-        yield sb
-
-
-@pytest.fixture(scope="module")
-def conn(sandbox):
-    return Connection(sandbox.root_url, sandbox.credentials, sandbox)
 
 
 def timeless(definition: dict) -> dict:
@@ -49,13 +33,6 @@ def group_size(conn: Connection, group: str) -> int:
     except taskcluster.TaskclusterRestFailure as failure:
         assert failure.status_code == 404
         return 0
-
-
-def shown_error(form: TaskForm, field: str) -> str:
-    """The error text under a field, asserting it is visible."""
-    box = form.field_errors[field]
-    assert box.layout.display != "none", f"no error shown under {field}"
-    return box.value
 
 
 def test_defaults_reproduce_the_tutorial_task(conn):
@@ -208,7 +185,7 @@ def test_json_and_yaml_edits_round_trip_with_the_fields(conn):
         assert form.fields["env"].value == "A=1\nB=two words"
         assert form.fields["maxRunTime"].value == "120"
         assert form.fields["retries"].value == "1"
-        assert [row.name.value for row in form._artifact_rows] == [
+        assert [row.name.value for row in form.artifacts_editor.rows] == [
             "public/passwd.txt",
             "public/out.txt",
         ]
@@ -222,9 +199,9 @@ def test_json_and_yaml_edits_round_trip_with_the_fields(conn):
         form.fields["taskQueueId"].value = "sandbox/other-queue"
         form.add_artifact_button.click()
         assert "name" in form.errors["artifacts"] or "path" in form.errors["artifacts"]
-        row = form._artifact_rows[-1]
+        row = form.artifacts_editor.rows[-1]
         row.name.value, row.path.value, row.kind.value = "public/dir", "outdir", "directory"
-        form._on_remove_artifact(form._artifact_rows[0])
+        form.artifacts_editor.rows[0].remove.click()
         assert form.valid, form.errors
         shown = json.loads(form.text.value)
         assert shown["metadata"]["name"] == "edited in the fields"
@@ -266,36 +243,45 @@ def test_json_and_yaml_edits_round_trip_with_the_fields(conn):
     run(body)
 
 
-def test_deadline_field(conn):
-    """Durations and date-times are accepted; past, too far, or garbage are not."""
+def test_close_stops_following_the_created_task(conn):
+    """Once the form is closed, its TaskView asks the sandbox nothing more about
+    the task it created (a pending one, which it would poll for ever)."""
 
     async def body():
-        form = TaskForm(conn)
-        await form.ready()
-        field = form.fields["deadline"]
-        field.value = "tomorrow"
-        assert "duration" in shown_error(form, "deadline") and not form.valid
-        field.value = "-1 hour"
-        assert "past" in form.errors["deadline"]
-        field.value = "6 days"
-        assert "5 days" in form.errors["deadline"]
-        field.value = "2020-01-01T00:00:00Z"
-        assert "past" in form.errors["deadline"]
-        field.value = "2030-01-01T00:00:00"
-        assert "time zone" in form.errors["deadline"]
-        later = (datetime.now(timezone.utc) + timedelta(hours=5)).isoformat()
-        field.value = later
-        assert form.valid and form.definition["deadline"] == later
-        field.value = "3 hours"
-        assert form.valid and form.definition["deadline"] != later
+        # The sandbox logs requests only on connections opened while its request
+        # log is on: keep it on from before the form's first request.
+        with requests_to("/task/"):
+            form = TaskForm(conn, definition={**tutorial_task(), **UNSERVED})
+            await form.ready()
+            form.create_button.click()
+            await form.wait_sent()
+            [task_id], [view] = form.created_task_ids, form.task_views
+            await assert_quiet_once_closed(conn, task_id, form)
+        assert view.comm is None and not view.badge.polling
 
     run(body)
 
 
-def test_queue_errors_are_shown_in_the_form(conn, sandbox):
+def test_close_stops_fetching_the_schema():
+    """A form closed while the schema is on its way: the fetch is cancelled and
+    the closed form is left as it was."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+
+        async def body():
+            form = TaskForm(Connection(f"http://127.0.0.1:{silent.getsockname()[1]}"))
+            assert form.schema_state == "loading"
+            form.close()
+            await until(lambda: form._loader.done(), message="the schema fetch to end")
+            assert form._loader.cancelled() and form.schema_state == "loading"
+            silent.close()  # the fetch's thread gets a reset and ends
+
+        run(body)
+
+
+def test_queue_errors_are_shown_in_the_form(conn):
     """A client without createTask scopes: the 403 InsufficientScopes appears."""
-    token = sandbox.add_client("weak-form", ["queue:get-task:*"])
-    weak = Connection(sandbox.root_url, {"clientId": "weak-form", "accessToken": token}, sandbox)
+    token = conn.sandbox.add_client("weak-form", ["queue:get-task:*"])
+    weak = Connection(conn.root_url, {"clientId": "weak-form", "accessToken": token}, conn.sandbox)
 
     async def body():
         form = TaskForm(weak)
@@ -321,69 +307,3 @@ def test_without_an_event_loop(conn):
     assert len(form.created_task_ids) == 1 and not form.sending
     [view] = form.task_views
     assert view.phase == "ready" and view.definition["payload"]["command"] == ["/bin/true"]
-
-
-@pytest.fixture(scope="module")
-def upstream_root_url():
-    """A static server that serves Taskcluster's rendered schemas under /schemas/."""
-    if not UPSTREAM_SCHEMAS.is_dir():
-        pytest.skip("Taskcluster's rendered schemas are not available")
-
-    class Schemas(http.server.SimpleHTTPRequestHandler):
-        def translate_path(self, path):
-            name = path.split("?")[0].removeprefix("/schemas/")
-            return str(UPSTREAM_SCHEMAS / name)
-
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Schemas, directory=str(UPSTREAM_SCHEMAS))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_taskclusters_own_schemas(upstream_root_url):
-    """A deployment's schema: custom metaschema (draft-06), relative $refs fetched
-    from the same root URL, cached per root URL."""
-    schema = TaskSchema(upstream_root_url)
-    assert type(schema.validator).__name__ == "Draft6Validator"
-    assert schema.errors(tutorial_task()) == []
-    bad = tutorial_task()
-    bad["retries"] = 99
-    bad["workerType"] = "Bad"
-    bad["metadata"].pop("owner")
-    paths = {tuple(e.absolute_path) for e in schema.errors(bad)}
-    assert {("retries",), ("workerType",), ("metadata",)} <= paths
-
-    async def body():
-        form = TaskForm(Connection(upstream_root_url))
-        await form.ready()
-        assert form.schema_state == "ready" and form.valid, form.errors
-        form.fields["retries"].value = "99"
-        assert "49" in form.errors["retries"]
-        text = json.loads(form.text.value)
-        del text["metadata"]["owner"]
-        form.text.value = json.dumps(text)
-        assert form.errors["owner"] == "owner is required"
-        again = TaskForm(Connection(upstream_root_url))
-        assert again._schema is form._schema  # cached per root URL
-
-    run(body)
-
-
-def test_unreachable_schema_leaves_the_queue_to_check(tmp_path):
-    """No schema at the root URL: basic checks only, and a note says so."""
-
-    async def body():
-        form = TaskForm(Connection("http://127.0.0.1:9"))
-        await form.ready()
-        assert form.schema_state == "unavailable" and form.valid
-        assert "Could not fetch" in form.summary.value
-        form.fields["maxRunTime"].value = "-1"
-        assert not form.valid
-
-    run(body)

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import ipywidgets
-import pytest
 import slugid
+from helpers import API, wait_until
+from server_requests import requests_to
 from widget_helpers import create, run, until
 
 from tc_notebook.connection import Connection
-from tc_notebook.sandbox import Sandbox
-from tc_notebook.widgets import TaskView
+from tc_notebook.widgets import TaskView, theme
 from tc_notebook.widgets.badge import STATE_COLOURS
-from tc_notebook.widgets.taskview import NEUTRAL_COLOUR
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory):
-    with Sandbox(tmp_path_factory.mktemp("taskview"), capacity=4) as sb:
-        yield sb
-
-
-@pytest.fixture(scope="module")
-def conn(sandbox):
-    return Connection(sandbox.root_url, sandbox.credentials, sandbox)
 
 
 def visible(widget) -> bool:
@@ -41,6 +29,13 @@ def messages_of(view: TaskView) -> list[str]:
     seen = [view.message]
     view.observe(lambda change: seen.append(change["new"]), "message")
     return seen
+
+
+def shows_final_log_of(view: TaskView, task_id: str, run_id: int) -> bool:
+    """The view's log shows the whole log of run `run_id` (its first line names the run)."""
+    log = view.live_log
+    header = log.lines[0] if log.lines else ""
+    return log.phase == "final" and header.endswith(f"task {task_id} run {run_id}")
 
 
 def test_cancel_asks_first_then_cancels_a_long_task(conn):
@@ -113,10 +108,13 @@ def test_rerun_asks_first_then_follows_the_new_run(conn):
         assert view.artifacts.run_id == 1 and view.live_log.run_id == 1
         await until(lambda: "public/passwd.txt" in view.artifacts.names)
 
+        await until(lambda: shows_final_log_of(view, task_id, 1))
+
         # choosing the older run shows its artifacts and log
         view.run_selector.value = 0
         assert view.run_id == 0 and view.artifacts.run_id == 0 and view.live_log.run_id == 0
         assert 'data-run="0" style="background' in view.runs_table.value
+        await until(lambda: shows_final_log_of(view, task_id, 0))
 
     run(body)
 
@@ -172,10 +170,10 @@ def test_missing_task_says_so(conn):
     run(body)
 
 
-def test_queue_errors_from_actions_are_shown(conn, sandbox):
+def test_queue_errors_from_actions_are_shown(conn):
     """A client that may read but not rerun: the 403 appears in the view."""
-    token = sandbox.add_client("reader-view", ["queue:get-task:*", "queue:status:*"])
-    reader = Connection(sandbox.root_url, {"clientId": "reader-view", "accessToken": token})
+    token = conn.sandbox.add_client("reader-view", ["queue:get-task:*", "queue:status:*"])
+    reader = Connection(conn.root_url, {"clientId": "reader-view", "accessToken": token})
 
     async def body():
         task_id = create(conn, "true")
@@ -204,7 +202,7 @@ def test_rerun_message_follows_a_failing_run(conn, gate):
         view.rerun_button.click()
         view.yes_button.click()
         await until(lambda: view.message == "Rerun: run 1 is running.")
-        assert f"color:{NEUTRAL_COLOUR}" in view._message.value
+        assert f"color:{theme.TEXT}" in view._message.value
         gate.open()
         await until(lambda: view.message == "Rerun: run 1 ended as failed.", timeout=20)
         assert f"color:{STATE_COLOURS['failed']}" in view._message.value
@@ -230,3 +228,22 @@ def test_close_stops_everything_and_closes_every_part(conn, gate):
         gate.open()
 
     run(body)
+
+
+def test_in_a_script_a_view_loads_when_shown(conn):
+    """A plain script (no running loop): the view asks nothing when made; shown,
+    it loads the task with the sync client, so that its HTML is right."""
+    task_id = create(conn, "true")
+    with requests_to(task_id) as count:
+        view = TaskView(conn, task_id)
+        asked = [path for path in count.paths if path.startswith("GET ")]
+        assert asked == [] and view.phase == "loading"
+        page = view._repr_mimebundle_()["text/html"]  # shown
+        wait_until(
+            lambda: {f"GET {API}/task/{task_id}", f"GET {API}/task/{task_id}/status"}
+            <= set(count.paths),
+            message="the task and its status in the sandbox's log",
+        )
+    assert view.phase == "ready" and not view.badge.polling
+    assert view.state in ("pending", "running", "completed") and view.runs
+    assert "Tutorial: list files" in page and view.state.upper() in page  # details, badge

@@ -15,12 +15,16 @@ import pytest
 import requests
 import slugid
 import taskcluster
-import worker_fixtures
+from helpers import (
+    status_of,
+    stays_false,
+    wait_resolved,
+    wait_running,
+    wait_state,
+    wait_until,
+)
 from taskcluster.exceptions import TaskclusterArtifactError
 from worker_fixtures import (
-    BACKING_LOG,
-    LIVE_LOG,
-    RESOLVED,
     artifact_info,
     artifact_names,
     backing_log,
@@ -32,22 +36,11 @@ from worker_fixtures import (
     run_task,
     sh,
     start_sandbox,
-    status_of,
-    stays_false,
     task_definition,
-    wait_for,
-    wait_resolved,
-    wait_running,
-    wait_state,
 )
 
-# Fixtures from worker_fixtures, bound here so that pytest finds them by name.
-worker_sandbox = worker_fixtures.worker_sandbox
-client = worker_fixtures.client
-anonymous = worker_fixtures.anonymous
-cli = worker_fixtures.cli
-reap_groups = worker_fixtures.reap_groups
-task_tmp = worker_fixtures.task_tmp
+from tc_notebook.terms import BACKING_LOG, LIVE_LOG, RESOLVED
+from tc_notebook.tutorial import TUTORIAL_TASK_QUEUE, tutorial_task
 
 
 def expires(delay: str = "1 day") -> str:
@@ -67,30 +60,7 @@ def only_run(status: dict) -> dict:
 def test_tutorial_task(client, anonymous):
     """The tutorial's task completes; passwd.txt is /etc/passwd byte for byte."""
     task_id = slugid.nice()
-    client.createTask(task_id, {
-        "provisionerId": "aws-provisioner-v1",
-        "workerType": "tutorial",
-        "created": taskcluster.fromNowJSON("0 seconds"),
-        "deadline": taskcluster.fromNowJSON("2 days 3 hours"),
-        "payload": {
-            "image": "ubuntu:13.10",
-            "command": ["/bin/bash", "-c", "ls && du /usr"],
-            "maxRunTime": 600,
-            "artifacts": {
-                "public/passwd.txt": {
-                    "type": "file",
-                    "path": "/etc/passwd",
-                    "expires": taskcluster.fromNowJSON("2 days"),
-                },
-            },
-        },
-        "metadata": {
-            "name": "Example Task",
-            "description": "Markdown description of **what** this task does",
-            "owner": "name@example.com",
-            "source": "https://tools.taskcluster.net/task-creator/",
-        },
-    })
+    client.createTask(task_id, tutorial_task(TUTORIAL_TASK_QUEUE))
     status = wait_resolved(client, task_id, timeout=120)
     log = backing_log(anonymous, task_id)
     if "du: cannot read directory" in log:
@@ -268,7 +238,7 @@ def test_cancel_kills_the_process(client, anonymous, task_tmp):
     wait_running(client, task_id)
     canceled = time.monotonic()
     assert client.cancelTask(task_id)["status"]["state"] == "exception"
-    wait_for(lambda: artifact_info(client, task_id, BACKING_LOG), 5, "live_backing.log")
+    wait_until(lambda: artifact_info(client, task_id, BACKING_LOG), 5, "live_backing.log")
     assert time.monotonic() - canceled < 2.5, "the worker took too long to notice the cancel"
     assert stays_false(marker.exists, until=canceled + 3 + 2), "the task process was not killed"
     run = only_run(status_of(client, task_id))
@@ -307,7 +277,7 @@ def test_live_log_streams_while_running(client, anonymous, worker_sandbox):
         "command": sh('i=0; while [ $i -lt 20 ]; do echo "tick $i"; i=$((i+1)); sleep 0.1; done'),
         "maxRunTime": 30,
     })
-    info = wait_for(lambda: artifact_info(anonymous, task_id, LIVE_LOG), 10, "live.log")
+    info = wait_until(lambda: artifact_info(anonymous, task_id, LIVE_LOG), 10, "live.log")
     assert info["storageType"] == "reference"
     # Served by the worker itself at a random token, relayed by the sandbox (for Binder).
     live_url = anonymous.getLatestArtifact(task_id, LIVE_LOG)["url"]
@@ -403,7 +373,7 @@ def test_cli_killed_mid_task_retries_after_restart(cli, tmp_path, task_tmp, reap
         "maxRunTime": 60,
     })
     wait_running(queue, task_id)
-    wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 10, "run 0's process")
+    wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), 10, "run 0's process")
     first.proc.kill()
     first.proc.wait(timeout=10)
 
@@ -433,7 +403,7 @@ def test_cli_sigterm_mid_task_reports_worker_shutdown(cli, tmp_path, task_tmp, r
     task_id = create(queue, {"command": sh(f"echo $$ > {pid_file}; exec sleep 30"),
                              "maxRunTime": 60})
     wait_running(queue, task_id)
-    pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 10,
+    pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), 10,
                        "the task's process"))
     signalled = time.monotonic()
     sandbox.proc.send_signal(signal.SIGTERM)
@@ -443,7 +413,7 @@ def test_cli_sigterm_mid_task_reports_worker_shutdown(cli, tmp_path, task_tmp, r
         pytest.fail("the CLI did not exit within 10 s of SIGTERM")
     assert time.monotonic() - signalled < 5
     assert code == 0, sandbox.stderr()
-    wait_for(lambda: process_gone(pid), 5, "the task's process to be killed")
+    wait_until(lambda: process_gone(pid), 5, "the task's process to be killed")
     assert f"task {task_id} run 0 running" in sandbox.stderr()
 
     offline = Sandbox(data_dir, port=0, capacity=0).start()

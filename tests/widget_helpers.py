@@ -1,14 +1,18 @@
-"""What the widget tests share: creating tasks and running async test bodies."""
+"""What the widget tests share: creating tasks, running async test bodies, and
+`until` (helpers' wait for a condition, on the event loop)."""
 
 from __future__ import annotations
 
 import asyncio
 
 import slugid
+from helpers import until
 
 from tc_notebook.connection import Connection
 from tc_notebook.tutorial import tutorial_task
 from tc_notebook.widgets import polling
+
+__all__ = ["create", "run", "until"]
 
 
 def create(conn: Connection, script: str, **changes) -> str:
@@ -19,15 +23,6 @@ def create(conn: Connection, script: str, **changes) -> str:
     task_id = slugid.nice()
     conn.queue.createTask(task_id, task)
     return task_id
-
-
-async def until(predicate, timeout: float = 15.0) -> None:
-    """Wait (without blocking the loop) until predicate() is true."""
-    loop = asyncio.get_running_loop()
-    give_up = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < give_up, "condition not reached in time"
-        await asyncio.sleep(0.05)
 
 
 def run(coroutine_function) -> None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import datetime
 import os
 import shutil
 import signal
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,39 +16,15 @@ import requests
 import slugid
 import taskcluster
 import taskcluster.download
+from helpers import wait_resolved
 from taskcluster.exceptions import TaskclusterRestFailure
 
 from tc_notebook.sandbox import SandboxProcess
+from tc_notebook.terms import BACKING_LOG
+from tc_notebook.timestamps import parse_time
 from tc_notebook.tutorial import TUTORIAL_TASK_QUEUE
 
-POLL_SECONDS = 0.05
-LIVE_LOG = "public/logs/live.log"
-BACKING_LOG = "public/logs/live_backing.log"
-RESOLVED = ("completed", "failed", "exception")
-
-
-# -- waiting -------------------------------------------------------------------
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, message: str = "condition") -> Any:
-    """Poll `predicate` every 50 ms until it is truthy; return it, or fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {message} (last: {value!r})")
-        time.sleep(POLL_SECONDS)
-
-
-def stays_false(predicate: Callable[[], Any], until: float) -> bool:
-    """True if `predicate` stays falsy until the monotonic time `until` (bounded negative wait)."""
-    while time.monotonic() < until:
-        if predicate():
-            return False
-        time.sleep(POLL_SECONDS)
-    return not predicate()
+# -- reading back --------------------------------------------------------------
 
 
 def artifact_info(queue: taskcluster.Queue, task_id: str, name: str) -> dict | None:
@@ -63,40 +37,9 @@ def artifact_info(queue: taskcluster.Queue, task_id: str, name: str) -> dict | N
         raise
 
 
-def status_of(queue: taskcluster.Queue, task_id: str) -> dict:
-    """The task's status structure."""
-    return queue.status(task_id)["status"]
-
-
-def wait_state(queue: taskcluster.Queue, task_id: str, check: Callable[[dict], bool],
-               timeout: float = 15, message: str = "state") -> dict:
-    """Poll the status until `check(status)` holds; return that status."""
-
-    def probe() -> dict | None:
-        status = status_of(queue, task_id)
-        return status if check(status) else None
-
-    return wait_for(probe, timeout, f"{message} of task {task_id}")
-
-
-def wait_running(queue: taskcluster.Queue, task_id: str, timeout: float = 15) -> dict:
-    """Wait until the task's latest run is running."""
-    return wait_state(queue, task_id, lambda s: s["state"] == "running", timeout, "running")
-
-
-def wait_resolved(queue: taskcluster.Queue, task_id: str, timeout: float = 15) -> dict:
-    """Wait until the task is resolved (completed, failed or exception)."""
-    return wait_state(queue, task_id, lambda s: s["state"] in RESOLVED, timeout, "resolution")
-
-
-def parse_date(value: str) -> datetime.datetime:
-    """A Taskcluster timestamp as an aware datetime."""
-    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def epoch(value: str) -> float:
     """A Taskcluster timestamp in seconds since the epoch."""
-    return parse_date(value).timestamp()
+    return parse_time(value).timestamp()
 
 
 # -- tasks -----------------------------------------------------------------------

@@ -10,11 +10,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import logging
 import math
 import re
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,26 +144,6 @@ def certificate_text(cert: dict, client_id: str) -> str:
         *cert["scopes"],
     ]
     return "\n".join(lines)
-
-
-def issue_temporary_credentials(
-    issuer: str, issuer_token: str, client_id: str, scopes: list[str], start_ms: int, expiry_ms: int
-) -> dict[str, str]:
-    """Named temporary credentials, as the queue hands out with claims."""
-    cert = {
-        "version": 1,
-        "scopes": list(scopes),
-        "start": start_ms,
-        "expiry": expiry_ms,
-        "seed": secrets.token_urlsafe(33),  # 44 characters, as Taskcluster's
-        "issuer": issuer,
-    }
-    cert["signature"] = _hmac_b64(issuer_token, certificate_text(cert, client_id))
-    return {
-        "clientId": client_id,
-        "accessToken": temporary_access_token(issuer_token, cert["seed"]),
-        "certificate": json.dumps(cert),
-    }
 
 
 class Authenticator:

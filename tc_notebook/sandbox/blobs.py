@@ -1,62 +1,126 @@
-"""The sandbox's own blob store, standing in for S3: artifact bytes are PUT
-to a signed `putUrl` and fetched from a download URL (signed unless the
+"""The sandbox's own blob store, standing in for S3: where artifact bytes
+live on disk, the signed URLs that reach them, and the two routes that
+receive them (PUT to a signed putUrl) and serve them (GET, signed unless the
 name is public). Bodies are streamed to and from disk, never held whole.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import re
 import time
 import urllib.parse
 import uuid
+from datetime import timedelta
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
+from ..timestamps import iso, now
 from . import keys
 from .errors import APIError
-from .queue import QueueService
-from .store import PARTIAL_SUFFIX
+from .store import Store
 
 BLOB_PREFIX = "/sandbox/blobs/"
 CHUNK = 256 * 1024
-
+PARTIAL_SUFFIX = ".partial"  # uploads in progress; never served
+PUT_URL_SECONDS = 45 * 60
+SIGNED_GET_SECONDS = 30 * 60
 
 _RUN_ID = re.compile(r"[0-9]{1,9}")
 
+Where = tuple[str, int, str]
+"""(taskId, runId, name): the artifact a blob belongs to."""
 
-def _locate(request: web.Request) -> tuple[str, int, str]:
-    """(taskId, runId, name) of a blob URL; 404 when it names none."""
-    raw = request.raw_path.split("?", 1)[0][len(BLOB_PREFIX) :]
-    parts = raw.split("/", 2)
-    if len(parts) != 3 or not _RUN_ID.fullmatch(parts[1]):
-        raise _not_found()
-    return parts[0], int(parts[1]), urllib.parse.unquote(parts[2])
+
+def is_public(name: str) -> bool:
+    """Names under `public/` are downloaded without a signature."""
+    return name.startswith("public/")
+
+
+class BlobStore:
+    """Artifact bytes under `<data dir>/blobs`, and the URLs that reach them."""
+
+    def __init__(self, store: Store, root_url: str, max_bytes: int) -> None:
+        self.store = store
+        self.root_url = root_url
+        self.max_bytes = max_bytes
+        self.directory = store.data_dir / "blobs"
+        self.directory.mkdir(exist_ok=True)
+        self._key = hashlib.sha256(b"blobs\n" + store.root_token.encode()).digest()
+        # Uploads cut short by a crash: their bytes never became a blob.
+        for partial in self.directory.glob(f"*/*/.*{PARTIAL_SUFFIX}"):
+            partial.unlink(missing_ok=True)
+
+    def path(self, task_id: str, run_id: int, name: str) -> Path:
+        """Where an artifact's bytes live. The name is hashed, so no artifact
+        name can point outside the data directory."""
+        digest = hashlib.sha256(name.encode()).hexdigest()
+        return self.directory / task_id / str(run_id) / digest
+
+    def signature(self, method: str, task_id: str, run_id: int, name: str, expires: int) -> str:
+        """HMAC that authorizes one method on one blob until `expires` (epoch s)."""
+        message = f"{method}\n{task_id}\n{run_id}\n{name}\n{expires}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+    def _url(self, task_id: str, run_id: int, name: str, method: str, seconds: int | None) -> str:
+        """A URL of a blob, signed for `method` during `seconds` unless that is None."""
+        # Slashes stay readable unless a segment is `.` or `..`, which clients
+        # and browsers would collapse before sending.
+        dot_segment = any(part in (".", "..") for part in name.split("/"))
+        quoted = urllib.parse.quote(name, safe="" if dot_segment else "/")
+        url = f"{self.root_url}{BLOB_PREFIX}{task_id}/{run_id}/{quoted}"
+        if seconds is None:
+            return url
+        expires = int(time.time()) + seconds
+        signature = self.signature(method, task_id, run_id, name, expires)
+        return f"{url}?expires={expires}&signature={signature}"
+
+    def put_url(self, task_id: str, run_id: int, name: str) -> tuple[str, str]:
+        """The signed URL an artifact's bytes are PUT to, and when it expires."""
+        expires = iso(now() + timedelta(seconds=PUT_URL_SECONDS))
+        return self._url(task_id, run_id, name, "PUT", PUT_URL_SECONDS), expires
+
+    def get_url(self, task_id: str, run_id: int, name: str) -> str:
+        """Where an artifact's bytes are downloaded from: signed unless public."""
+        seconds = None if is_public(name) else SIGNED_GET_SECONDS
+        return self._url(task_id, run_id, name, "GET", seconds)
+
+    def locate(self, request: web.Request, method: str) -> Where:
+        """The blob a request is for; 404 when its URL names none, 403 when a
+        signature is needed and missing, wrong or expired."""
+        raw = request.raw_path.split("?", 1)[0][len(BLOB_PREFIX) :]
+        parts = raw.split("/", 2)
+        if len(parts) != 3 or not _RUN_ID.fullmatch(parts[1]):
+            raise _not_found()
+        where = parts[0], int(parts[1]), urllib.parse.unquote(parts[2])
+        if method == "GET" and is_public(where[2]):
+            return where
+        expires, signature = request.query.get("expires", ""), request.query.get("signature", "")
+        if not re.fullmatch(r"[0-9]{1,12}", expires) or int(expires) < time.time():
+            raise _denied()
+        expected = self.signature(method, *where, int(expires))
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
+            raise _denied()
+        return where
 
 
 def _not_found() -> APIError:
     return APIError("ResourceNotFound", "No such blob")
 
 
-def _signature_ok(
-    service: QueueService, method: str, request: web.Request, task_id: str, run_id: int, name: str
-) -> bool:
-    expires, signature = request.query.get("expires", ""), request.query.get("signature", "")
-    if not re.fullmatch(r"[0-9]{1,12}", expires) or int(expires) < time.time():
-        return False
-    expected = service.blob_signature(method, task_id, run_id, name, int(expires))
-    return hmac.compare_digest(expected.encode(), signature.encode())
+def _denied() -> APIError:
+    return APIError("AccessDenied", "Signature missing, invalid or expired")
 
 
 async def put_blob(request: web.Request) -> web.StreamResponse:
     """Receive an artifact's bytes; they appear only once completely written."""
-    service: QueueService = request.app[keys.SERVICE]
-    where = _locate(request)
-    if not _signature_ok(service, "PUT", request, *where):
-        raise _denied()
-    artifact = service.store.artifact(*where)
+    blobs = request.app[keys.BLOBS]
+    where = blobs.locate(request, "PUT")
+    artifact = blobs.store.artifact(*where)
     if artifact is None or artifact["storageType"] != "s3":
         raise APIError("ResourceNotFound", "No s3 artifact by that name")
     if request.headers.get("Content-Type", "") != artifact["contentType"]:
@@ -65,11 +129,11 @@ async def put_blob(request: web.Request) -> web.StreamResponse:
             "Content-Type must be {{contentType}}, as given to createArtifact",
             contentType=artifact["contentType"],
         )
-    limit = service.settings.max_blob_bytes
+    limit = blobs.max_bytes
     too_large = APIError("InputTooLarge", "Blob larger than {{limit}} bytes", limit=limit)
     if request.content_length is not None and request.content_length > limit:
         raise too_large
-    path = service.store.blob_path(*where)
+    path = blobs.path(*where)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}{PARTIAL_SUFFIX}")
     size = 0
@@ -85,7 +149,7 @@ async def put_blob(request: web.Request) -> web.StreamResponse:
         # Bytes and their length change together (no await in between), and
         # only the length: a newer createArtifact of this name keeps its row.
         os.replace(partial, path)
-        service.store.set_content_length(*where, size)
+        blobs.store.set_content_length(*where, size)
     except (BadHttpMessage, ConnectionResetError) as exc:
         raise APIError("MalformedPayload", "The upload was cut short or malformed") from exc
     finally:
@@ -95,19 +159,12 @@ async def put_blob(request: web.Request) -> web.StreamResponse:
 
 async def get_blob(request: web.Request) -> web.StreamResponse:
     """Serve an artifact's bytes: public names freely, others with a signature."""
-    service: QueueService = request.app[keys.SERVICE]
-    where = _locate(request)
-    public = where[2].startswith("public/")
-    if not public and not _signature_ok(service, "GET", request, *where):
-        raise _denied()
-    artifact = service.store.artifact(*where)
-    path = service.store.blob_path(*where)
+    blobs = request.app[keys.BLOBS]
+    where = blobs.locate(request, "GET")
+    artifact = blobs.store.artifact(*where)
+    path = blobs.path(*where)
     if artifact is None or artifact["storageType"] != "s3" or not path.exists():
         raise _not_found()
     return web.FileResponse(
         path, chunk_size=CHUNK, headers={"Content-Type": artifact["contentType"]}
     )
-
-
-def _denied() -> APIError:
-    return APIError("AccessDenied", "Signature missing, invalid or expired")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 SERVICE = web.AppKey("service", "QueueService")
+ENTRIES = web.AppKey("entries", "list[Entry]")  # the API table that `dispatch` serves
+BLOBS = web.AppKey("blobs", "BlobStore")
 AUTHENTICATOR = web.AppKey("authenticator", "Authenticator")
 OUTPUT_SCHEMAS = web.AppKey("output_schemas", "SchemaSet | None")
 STARTED = web.AppKey("started", float)

@@ -8,10 +8,14 @@ the request before they are checked.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 Expression = str | dict[str, Any]
+
+Authorize = Callable[..., None]
+"""Checks the scope expression of the entry being called, filled with the
+given parameters (`Call.authorize`); raises InsufficientScopes."""
 
 _PLACEHOLDER = re.compile(r"<([a-zA-Z]+)>")
 

@@ -21,30 +21,27 @@ from ..net import bound_socket, free_port
 from ..timestamps import iso, now
 from ..tutorial import tutorial_task_queue
 from ..worker.worker import clear_previous_runs
-from . import api, blobs, keys
+from . import api, blobs, dispatch, keys, resolvers
 from .auth import Authenticator
 from .errors import APIError, error_response, internal_error
 from .livelog_relay import RELAY_BASE, LiveLogRelay, serve_livelog
 from .local_worker import CLIENT_ID as WORKER_CLIENT_ID
 from .local_worker import WORKER_GROUP, WORKER_ID, LocalWorker, worker_scopes
-from .queue import QueueService, QueueSettings
+from .queue import QueueService
 from .schemas import SchemaSet
+from .settings import QueueSettings
 from .store import ROOT_CLIENT_ID, Store
-
-log = logging.getLogger(__name__)
 
 
 class RequestLog(AbstractAccessLogger):
     """One line per request on the `aiohttp.access` logger, when it is enabled
     at INFO: method, path (never the query, which may carry a bewit), status,
-    seconds taken."""
-
-    @property
-    def enabled(self) -> bool:
-        return self.logger.isEnabledFor(logging.INFO)
+    seconds taken. Checked per request (aiohttp asks `enabled` once per
+    connection), so turning the logger on counts keep-alive connections too."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info("%s %s %s %.3f", request.method, request.path, response.status, time)
+        if self.logger.isEnabledFor(logging.INFO):
+            self.logger.info("%s %s %s %.3f", request.method, request.path, response.status, time)
 
 
 def root_url_for(host: str, port: int) -> str:
@@ -109,6 +106,8 @@ class SandboxServer:
             client_max_size=self.settings.max_request_bytes, middlewares=[errors_as_json]
         )
         app[keys.SERVICE] = self.service
+        app[keys.ENTRIES] = api.ENTRIES
+        app[keys.BLOBS] = self.service.blobs
         app[keys.AUTHENTICATOR] = Authenticator(self.store.client)
         app[keys.OUTPUT_SCHEMAS] = self.output_schemas
         app[keys.STARTED] = time.monotonic()
@@ -118,8 +117,8 @@ class SandboxServer:
         app.router.add_get(LiveLogRelay.route, serve_livelog)
         # `[\s\S]*`, not `.*`: a path may hold a (percent-encoded) newline,
         # which must reach the handlers' own checks rather than a bare 404.
-        app.router.add_route("*", api.API_PREFIX + r"/{tail:[\s\S]*}", api.dispatch)
-        app.router.add_get(api.SCHEMA_PREFIX + r"{name:[\s\S]*}", api.serve_schema)
+        app.router.add_route("*", dispatch.API_PREFIX + r"/{tail:[\s\S]*}", dispatch.dispatch)
+        app.router.add_get(dispatch.SCHEMA_PREFIX + r"{name:[\s\S]*}", dispatch.serve_schema)
         app.router.add_put(blobs.BLOB_PREFIX + r"{tail:[\s\S]*}", blobs.put_blob)
         app.router.add_get(blobs.BLOB_PREFIX + r"{tail:[\s\S]*}", blobs.get_blob)
         # handler_cancellation: a long poll (claimWork, a live log) ends as soon
@@ -133,7 +132,9 @@ class SandboxServer:
         )
         await self._runner.setup()
         await web.SockSite(self._runner, sock).start()
-        self._resolver = asyncio.create_task(self._resolve_forever())
+        self._resolver = asyncio.create_task(
+            resolvers.resolve_forever(self.service.runs, self.settings)
+        )
         if self.capacity != 0:
             await self._start_worker()
 
@@ -155,20 +156,11 @@ class SandboxServer:
         )
         await self.worker.start()
 
-    async def _resolve_forever(self) -> None:
-        while True:
-            try:
-                self.service.expire_claims()
-                self.service.resolve_deadlines()
-            except Exception:
-                log.exception("resolver pass failed")
-            await asyncio.sleep(self.settings.resolver_interval)
-
     async def stop(self) -> None:
         """Stop the worker (running tasks are reported worker-shutdown), then
         stop serving and close the data directory."""
         if self.worker:
-            self.service.stop_claims()
+            self.service.claims.stop()
             await self.worker.stop()
         if self._resolver:
             self._resolver.cancel()

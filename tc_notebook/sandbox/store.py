@@ -1,5 +1,6 @@
 """Persistence: SQLite (WAL) for clients, tasks, groups, dependencies and
-artifacts; artifact bytes as files under the data directory.
+artifacts, in a data directory that one sandbox at a time holds (artifact
+bytes are the `BlobStore`'s, in the same directory).
 
 Rows are handed out as plain dicts shaped like Taskcluster's JSON. All
 timestamps are ISO-8601 strings with milliseconds and `Z`, which sort in
@@ -9,7 +10,6 @@ time order, so SQL compares them as text.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import secrets
@@ -18,6 +18,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from ..terms import ACTIVE
+from .collation import COLLATION, collate
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS clients (
@@ -47,8 +50,7 @@ CREATE INDEX IF NOT EXISTS tasks_deadline ON tasks (state, deadline);
 CREATE TABLE IF NOT EXISTS task_groups (
     task_group_id TEXT PRIMARY KEY,
     scheduler_id TEXT NOT NULL,
-    expires TEXT NOT NULL,
-    sealed TEXT
+    expires TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS dependencies (
     dependent_task_id TEXT NOT NULL,
@@ -76,40 +78,11 @@ CREATE TABLE IF NOT EXISTS artifacts (
 PRIORITIES = ("highest", "very-high", "high", "medium", "low", "very-low", "lowest")
 
 ROOT_CLIENT_ID = "root"
-PARTIAL_SUFFIX = ".partial"  # blob uploads in progress; never served
-
-# Taskcluster's Postgres database sorts text with the en_US.UTF-8 collation
-# (in its deployments and its dev rig alike), so it lists tasks by taskId and
-# artifacts by name in that order, not byte by byte. For printable ASCII (all
-# that taskIds and artifact names hold): letters and digits compare first,
-# ignoring case and punctuation (`$` < digits < letters); on a tie, lower case
-# comes before upper case; on a tie again, the punctuation marks decide, place
-# by place, in the order of _PUNCTUATION. tests/test_order.py checks this
-# against the C library's own en_US.UTF-8 where it is installed.
-COLLATION = "taskcluster"
-_PRIMARY = "$0123456789abcdefghijklmnopqrstuvwxyz"
-_PUNCTUATION = " !\"#%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 
 
-def collation_key(text: str) -> tuple[tuple[int, ...], ...]:
-    """A sort key that orders text as Taskcluster's database does (see COLLATION;
-    characters beyond printable ASCII, which no name holds, sort after letters)."""
-    primary, case, punctuation = [], [], []
-    for char in text:
-        if char in _PUNCTUATION:
-            punctuation.append(_PUNCTUATION.index(char))
-            continue
-        folded = char.lower()
-        index = _PRIMARY.find(folded)
-        primary.append(index if index >= 0 else len(_PRIMARY) + ord(char))
-        case.append(int(char != folded))
-        punctuation.append(len(_PUNCTUATION))
-    return tuple(primary), tuple(case), tuple(punctuation)
-
-
-def _collate(left: str, right: str) -> int:
-    a, b = collation_key(left), collation_key(right)
-    return (a > b) - (a < b)
+def _marks(values: tuple[str, ...]) -> str:
+    """As many `?` placeholders as values, for `IN (...)`."""
+    return ",".join("?" * len(values))
 
 
 class DataDirInUse(RuntimeError):
@@ -121,8 +94,7 @@ class Store:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = Path(data_dir)
-        self.blob_dir = self.data_dir / "blobs"
-        self.blob_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data_dir, 0o700)
         self._lock = open(self.data_dir / "sandbox.lock", "w")  # noqa: SIM115
         try:
@@ -134,17 +106,11 @@ class Store:
         self.db = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
         os.chmod(db_path, 0o600)
         self.db.row_factory = sqlite3.Row
-        self.db.create_collation(COLLATION, _collate)
+        self.db.create_collation(COLLATION, collate)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
         self.root_token = self._ensure_root_client()
-        self._remove_partial_uploads()
-
-    def _remove_partial_uploads(self) -> None:
-        """Uploads cut short by a crash: their bytes never became a blob."""
-        for partial in self.blob_dir.glob(f"*/*/.*{PARTIAL_SUFFIX}"):
-            partial.unlink(missing_ok=True)
 
     def close(self) -> None:
         """Close the database and release the data directory."""
@@ -161,6 +127,10 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    def _column(self, sql: str, *params: Any) -> list[Any]:
+        """The first column of each row a query selects."""
+        return [row[0] for row in self.db.execute(sql, params)]
 
     # -- clients -----------------------------------------------------------
 
@@ -229,11 +199,6 @@ class Store:
         )
         self.save_runs(task)
 
-    def delete_task(self, task_id: str) -> None:
-        """Remove a task and its dependency rows (used to undo a failed create)."""
-        self.db.execute("DELETE FROM tasks WHERE task_id = ?", (task_id,))
-        self.db.execute("DELETE FROM dependencies WHERE dependent_task_id = ?", (task_id,))
-
     def save_runs(self, task: dict[str, Any]) -> None:
         """Write a task's runs, retriesLeft and takenUntil, and its derived state."""
         runs = task["runs"]
@@ -254,69 +219,66 @@ class Store:
 
     def pending_task_ids(self, task_queue_id: str, limit: int) -> list[str]:
         """Claimable tasks of a queue, highest priority first, then oldest."""
-        rows = self.db.execute(
+        return self._column(
             "SELECT task_id FROM tasks WHERE task_queue_id = ? AND state = 'pending'"
             " ORDER BY priority, pending_since, seq LIMIT ?",
-            (task_queue_id, limit),
+            task_queue_id,
+            limit,
         )
-        return [r["task_id"] for r in rows]
-
-    def claims_expired_before(self, moment: str) -> list[str]:
-        """Running tasks whose claim ran out before `moment`."""
-        rows = self.db.execute(
-            "SELECT task_id FROM tasks WHERE state = 'running' AND taken_until < ?", (moment,)
-        )
-        return [r["task_id"] for r in rows]
-
-    def deadlines_before(self, moment: str) -> list[str]:
-        """Unresolved tasks whose deadline is before `moment`."""
-        rows = self.db.execute(
-            "SELECT task_id FROM tasks WHERE state IN ('unscheduled', 'pending', 'running')"
-            " AND deadline < ?",
-            (moment,),
-        )
-        return [r["task_id"] for r in rows]
 
     def pending_count(self, task_queue_id: str) -> int:
         """How many tasks of a queue are pending."""
-        return self.db.execute(
+        return self._column(
             "SELECT count(*) FROM tasks WHERE task_queue_id = ? AND state = 'pending'",
-            (task_queue_id,),
-        ).fetchone()[0]
+            task_queue_id,
+        )[0]
 
-    def group_task_ids(self, task_group_id: str, offset: int, limit: int) -> list[str]:
-        """Task ids of a group, ordered as Taskcluster orders taskIds."""
-        rows = self.db.execute(
-            f"SELECT task_id FROM tasks WHERE task_group_id = ?"
-            f" ORDER BY task_id COLLATE {COLLATION} LIMIT ? OFFSET ?",
-            (task_group_id, limit, offset),
+    def claims_expired_before(self, moment: str) -> list[str]:
+        """Running tasks whose claim ran out before `moment`."""
+        return self._column(
+            "SELECT task_id FROM tasks WHERE state = 'running' AND taken_until < ?", moment
         )
-        return [r["task_id"] for r in rows]
+
+    def deadlines_before(self, moment: str) -> list[str]:
+        """Unresolved tasks whose deadline is before `moment`."""
+        return self._column(
+            f"SELECT task_id FROM tasks WHERE state IN ({_marks(ACTIVE)}) AND deadline < ?",
+            *ACTIVE,
+            moment,
+        )
 
     # -- task groups -------------------------------------------------------
 
     def task_group(self, task_group_id: str) -> dict[str, Any] | None:
-        """`{taskGroupId, schedulerId, expires, sealed?}` or None."""
+        """`{taskGroupId, schedulerId, expires}` or None."""
         row = self.db.execute(
             "SELECT * FROM task_groups WHERE task_group_id = ?", (task_group_id,)
         ).fetchone()
         if not row:
             return None
-        group = {
+        return {
             "taskGroupId": row["task_group_id"],
             "schedulerId": row["scheduler_id"],
             "expires": row["expires"],
         }
-        if row["sealed"]:
-            group["sealed"] = row["sealed"]
-        return group
 
     def ensure_task_group(self, task_group_id: str, scheduler_id: str, expires: str) -> None:
         """Create a group, or extend its expiry to cover a new task."""
         self.db.execute(
-            "INSERT INTO task_groups VALUES (?, ?, ?, NULL) ON CONFLICT (task_group_id)"
+            "INSERT INTO task_groups (task_group_id, scheduler_id, expires) VALUES (?, ?, ?)"
+            " ON CONFLICT (task_group_id)"
             " DO UPDATE SET expires = max(expires, excluded.expires)",
             (task_group_id, scheduler_id, expires),
+        )
+
+    def group_task_ids(self, task_group_id: str, offset: int, limit: int) -> list[str]:
+        """Task ids of a group, ordered as Taskcluster orders taskIds."""
+        return self._column(
+            f"SELECT task_id FROM tasks WHERE task_group_id = ?"
+            f" ORDER BY task_id COLLATE {COLLATION} LIMIT ? OFFSET ?",
+            task_group_id,
+            limit,
+            offset,
         )
 
     # -- dependencies ------------------------------------------------------
@@ -328,44 +290,42 @@ class Store:
             [(dependent, r, requires) for r in required],
         )
 
+    def unsatisfied_count(self, dependent: str) -> int:
+        """How many dependencies of `dependent` are still unsatisfied."""
+        return self._column(
+            "SELECT count(*) FROM dependencies WHERE dependent_task_id = ? AND satisfied = 0",
+            dependent,
+        )[0]
+
     def satisfy_dependencies(self, required: str, resolution: str) -> list[str]:
         """Mark edges from `required` satisfied by its resolution; return the
         dependents that now have nothing left to wait for."""
         kinds = (
             ("all-completed", "all-resolved") if resolution == "completed" else ("all-resolved",)
         )
-        marks = ",".join("?" * len(kinds))
-        dependents = [
-            r["dependent_task_id"]
-            for r in self.db.execute(
-                f"SELECT dependent_task_id FROM dependencies WHERE required_task_id = ?"
-                f" AND satisfied = 0 AND requires IN ({marks})",
-                (required, *kinds),
-            )
-        ]
+        dependents = self._column(
+            f"SELECT dependent_task_id FROM dependencies WHERE required_task_id = ?"
+            f" AND satisfied = 0 AND requires IN ({_marks(kinds)})",
+            required,
+            *kinds,
+        )
         self.db.execute(
             f"UPDATE dependencies SET satisfied = 1 WHERE required_task_id = ?"
-            f" AND requires IN ({marks})",
+            f" AND requires IN ({_marks(kinds)})",
             (required, *kinds),
         )
         return [d for d in dependents if self.unsatisfied_count(d) == 0]
 
-    def unsatisfied_count(self, dependent: str) -> int:
-        """How many dependencies of `dependent` are still unsatisfied."""
-        return self.db.execute(
-            "SELECT count(*) FROM dependencies WHERE dependent_task_id = ? AND satisfied = 0",
-            (dependent,),
-        ).fetchone()[0]
-
     def dependent_task_ids(self, required: str, offset: int, limit: int) -> list[str]:
         """Tasks that depend on `required`, ordered as Taskcluster orders taskIds."""
-        rows = self.db.execute(
+        return self._column(
             f"SELECT d.dependent_task_id FROM dependencies d JOIN tasks t"
             f" ON t.task_id = d.dependent_task_id WHERE d.required_task_id = ?"
             f" ORDER BY d.dependent_task_id COLLATE {COLLATION} LIMIT ? OFFSET ?",
-            (required, limit, offset),
+            required,
+            limit,
+            offset,
         )
-        return [r["dependent_task_id"] for r in rows]
 
     # -- artifacts ---------------------------------------------------------
 
@@ -427,11 +387,3 @@ class Store:
             (task_id, run_id, after or "", limit),
         )
         return [self._artifact_from_row(r) for r in rows]
-
-    # -- blobs -------------------------------------------------------------
-
-    def blob_path(self, task_id: str, run_id: int, name: str) -> Path:
-        """Where an artifact's bytes live. The name is hashed, so no artifact
-        name can point outside the data directory."""
-        digest = hashlib.sha256(name.encode()).hexdigest()
-        return self.blob_dir / task_id / str(run_id) / digest

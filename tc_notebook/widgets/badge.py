@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import html
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-import aiohttp
 import ipywidgets as widgets
 import taskcluster.exceptions
 from traitlets import Dict, Int, Unicode
 
 from ..connection import Connection
-from . import polling
+from ..failures import NETWORK_ERRORS, first_line, is_transient
+from ..terms import RESOLVED
+from ..timestamps import now, parse_time
+from . import polling, theme
+from .shown import ShownHTML
 
 # The Taskcluster web UI's colours for task states: its StatusLabel shows
 # pending and unscheduled alike, in the neutral "default" colour.
@@ -26,13 +29,11 @@ STATE_COLOURS = {
     "unscheduled": "#616161",
     "unknown": "#9e9e9e",
 }
-RESOLVED = ("completed", "failed", "exception")
 # Before the first status arrives: an outlined, neutral chip, not a state.
-LOADING_STYLE = "background:#fff;color:#757575;border:1px solid #bdbdbd;padding:0 9px"
-
-
-def _parse(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+LOADING_STYLE = (
+    f"background:transparent;color:{theme.FAINT};border:1px solid {theme.BORDER_STRONG};"
+    "padding:0 9px"
+)
 
 
 def elapsed_seconds(run: dict[str, Any], moment: datetime | None = None) -> float | None:
@@ -40,8 +41,8 @@ def elapsed_seconds(run: dict[str, Any], moment: datetime | None = None) -> floa
     begin = run.get("started") or run.get("scheduled")
     if not begin:
         return None
-    end = _parse(run["resolved"]) if run.get("resolved") else moment or datetime.now(timezone.utc)
-    return max((end - _parse(begin)).total_seconds(), 0.0)
+    end = parse_time(run["resolved"]) if run.get("resolved") else moment or now()
+    return max((end - parse_time(begin)).total_seconds(), 0.0)
 
 
 def format_seconds(seconds: float) -> str:
@@ -68,17 +69,21 @@ def chip_html(state: str, detail: str = "", note: str = "") -> str:
         f"{look};border-radius:12px;white-space:nowrap;"
         f'font:600 12px/20px sans-serif;letter-spacing:.04em">{html.escape(text)}</span>'
     )
+    font = "font:12px sans-serif"
     if detail:
-        chip += f' <span style="font:12px sans-serif;color:#444">{html.escape(detail)}</span>'
+        chip += f' <span style="{font};color:{theme.MUTED}">{html.escape(detail)}</span>'
     if note:
-        chip += f' <em style="font:12px sans-serif;color:#b26a00">{html.escape(note)}</em>'
+        chip += f' <em style="{font};color:{theme.WARNING}">{html.escape(note)}</em>'
     return chip
 
 
-class StatusBadge(widgets.HTML):
+class StatusBadge(ShownHTML):
     """A task's state in the Taskcluster UI's colours, with run number,
     reasonResolved and elapsed time, kept up to date by polling `queue.status`
     from the kernel's event loop until the task resolves.
+
+    Polling starts when the badge is shown (a cell's value, `display`, inside
+    a box too), or on `watch()` / `await badge.wait()`; `close()` stops it.
 
     >>> badge = StatusBadge(conn, task_id)   # in a notebook cell
     >>> await badge.wait()                   # 'completed'
@@ -98,37 +103,23 @@ class StatusBadge(widgets.HTML):
         self.conn = conn
         self._poller: asyncio.Task | None = None
         self._render()
-        self.watch()
-        if self._poller is None:  # no event loop (a script): show the state now
-            self._fetch_once()
-
-    def _fetch_once(self) -> None:
-        """One status request with the sync client, for a badge that cannot poll."""
-        self.polls += 1
-        try:
-            status = self.conn.queue.status(self.task_id)["status"]
-        except taskcluster.exceptions.TaskclusterRestFailure as failure:
-            if failure.status_code >= 500:
-                self._render(note="the queue failed; not polling (no event loop)")
-            else:
-                self.state = "unknown"
-                self._render(note=str(failure).split("\n")[0])
-            return
-        except Exception as failure:  # unreachable: say so, the chip stays neutral
-            self._render(note=f"cannot reach the queue: {type(failure).__name__}")
-            return
-        self.connection = "connected"
-        self._show(status)
+        self.on_shown(self.watch)
 
     # -- polling ---------------------------------------------------------------
 
     def watch(self) -> None:
-        """(Re)start following the task, e.g. after a rerun; a no-op while polling."""
-        if self._poller is None or self._poller.done():
+        """Follow the task until it resolves (again after a rerun); a no-op
+        while polling or once closed. Without an event loop (a plain script),
+        fetch the status once instead, so that the badge shows it."""
+        if self.comm is None or self.polling:
+            return
+        if polling.running_loop() is None:
+            self._fetch_once()
+        else:
             self._poller = polling.spawn(self._follow())
 
     def stop(self) -> None:
-        """Stop polling."""
+        """Stop polling (`watch()` starts again)."""
         if self._poller is not None:
             self._poller.cancel()
 
@@ -143,32 +134,38 @@ class StatusBadge(widgets.HTML):
         """True while a poll loop is running."""
         return self._poller is not None and not self._poller.done()
 
+    def _fetch_once(self) -> None:
+        """One status request with the sync client, for a badge that cannot poll."""
+        self.polls += 1
+        try:
+            status = self.conn.queue.status(self.task_id)["status"]
+        except taskcluster.exceptions.TaskclusterRestFailure as failure:
+            if is_transient(failure):
+                self._render(note="the queue failed; not polling (no event loop)")
+            else:
+                self._give_up(failure)
+            return
+        except Exception as failure:  # unreachable: say so, the chip stays neutral
+            self._render(note=f"cannot reach the queue: {type(failure).__name__}")
+            return
+        self.connection = "connected"
+        self._show(status)
+
     async def _follow(self) -> str:
         queue = self.conn.aio_queue(polling.session(), maxRetries=0)
         schedule = polling.Schedule()
         while True:
+            self.polls += 1
             try:
-                self.polls += 1
                 status = (await queue.status(self.task_id))["status"]
-            except (
-                aiohttp.ClientError,
-                asyncio.TimeoutError,
-                OSError,
-                taskcluster.exceptions.TaskclusterConnectionError,
-            ):
+            except (*NETWORK_ERRORS, taskcluster.exceptions.TaskclusterRestFailure) as failure:
+                if not is_transient(failure):
+                    self._give_up(failure)
+                    return self.state
                 self.connection = "reconnecting"
                 self._render()
                 await asyncio.sleep(schedule.next())
                 continue
-            except taskcluster.exceptions.TaskclusterRestFailure as failure:
-                if failure.status_code >= 500:
-                    self.connection = "reconnecting"
-                    self._render()
-                    await asyncio.sleep(schedule.next())
-                    continue
-                self.state, self.connection = "unknown", "connected"
-                self._render(note=str(failure).split("\n")[0])
-                return self.state
             if status != self.status or self.connection != "connected":
                 schedule.reset()
             self.connection = "connected"
@@ -176,6 +173,11 @@ class StatusBadge(widgets.HTML):
             if self.state in RESOLVED:
                 return self.state
             await asyncio.sleep(schedule.next())
+
+    def _give_up(self, failure: BaseException) -> None:
+        """The queue refused (no such task, no scopes): say why; no more polls."""
+        self.state, self.connection = "unknown", "connected"
+        self._render(note=first_line(failure))
 
     def _show(self, status: dict[str, Any]) -> None:
         runs = status["runs"]
@@ -202,11 +204,14 @@ class StatusBadge(widgets.HTML):
     # -- waiting ---------------------------------------------------------------
 
     async def wait(self) -> str:
-        """Wait until the task resolves; returns its final state."""
-        if self.state in RESOLVED and not self.polling:
-            return self.state
+        """Follow the task until it resolves; returns its final state (at
+        once if it already has, unless polling after a rerun)."""
+        if self.state not in RESOLVED:
+            self.watch()
         if not self.polling:
-            self._poller = asyncio.get_running_loop().create_task(self._follow())
+            if self.comm is None and self.state not in RESOLVED:
+                raise RuntimeError("the badge is closed: it follows its task no more")
+            return self.state
         return await asyncio.shield(self._poller)
 
     def wait_blocking(self, timeout: float | None = None) -> str:
@@ -225,11 +230,9 @@ class StatusBadge(widgets.HTML):
 
     # -- outside a live kernel ---------------------------------------------------
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["text/html"] = self.value
-        bundle["text/plain"] = repr(self)
-        return bundle
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        self.watch()  # displayed: follow the task
+        return super()._repr_mimebundle_(**kwargs)
 
     def __repr__(self) -> str:
         run = f" run {self.run_id}" if self.run_id is not None else ""

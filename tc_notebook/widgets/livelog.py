@@ -14,11 +14,11 @@ import taskcluster.exceptions
 from traitlets import Bool, Int, Unicode, observe
 
 from ..connection import Connection
-from . import polling
+from ..failures import NETWORK_ERRORS, first_line, is_transient
+from ..terms import BACKING_LOG, LIVE_LOG, RESOLVED
+from . import polling, theme
+from .shown import ShownHTML
 
-LIVE_LOG = "public/logs/live.log"
-BACKING_LOG = "public/logs/live_backing.log"
-RESOLVED = ("completed", "failed", "exception")
 RENDER_EVERY = 0.1  # seconds between repaints while lines stream in
 
 # A scroll box whose content is laid out bottom-up: the newest line stays in
@@ -40,6 +40,9 @@ class LiveLog(widgets.VBox):
     """Follows `public/logs/live.log` of a run as the task writes it, then
     shows the final log. Keeps the last `max_lines` lines, with a link to the
     full log.
+
+    Following starts when the widget is shown (a cell's value, `display`), or
+    on `watch()` / `await log.wait()`; `close()` stops it.
 
     >>> LiveLog(conn, task_id)            # latest run
     """
@@ -65,24 +68,24 @@ class LiveLog(widgets.VBox):
         self._lines: deque[str] = deque(maxlen=max_lines)
         self._partial = ""
         self._follower: asyncio.Task | None = None
+        self._watching = False  # started and not stopped: a run chosen later is followed too
         self._repaint: asyncio.TimerHandle | None = None  # a repaint soon, while streaming
         self._shown_run: int | None = None
         self._toggle = widgets.ToggleButton(
             value=True, description="follow", icon="arrow-down", layout=widgets.Layout(width="auto")
         )
-        self._title = widgets.HTML()
+        self._title = ShownHTML()  # shown inside a box too: start then
+        self._title.on_shown(self.watch)
         self._body = widgets.HTML()
         super().__init__(
             children=[widgets.HBox([self._toggle, self._title]), self._body],
             task_id=task_id,
+            run_id=run_id,
             max_lines=max_lines,
             **kwargs,
         )
         self._follow_link = widgets.link((self._toggle, "value"), (self, "follow"))
         self._render()
-        self.run_id = run_id  # starts following when it is not None
-        if self._follower is None:
-            self._follower = polling.spawn(self._follow_log())
 
     # -- plain values ------------------------------------------------------------
 
@@ -108,9 +111,10 @@ class LiveLog(widgets.VBox):
 
     @observe("run_id")
     def _run_changed(self, change: dict) -> None:
-        if self._follower is not None:
-            self._follower.cancel()
-        self._follower = polling.spawn(self._follow_log())
+        if self._watching:  # follow the run chosen instead
+            if self._follower is not None:
+                self._follower.cancel()
+            self._follower = polling.spawn(self._follow_log())
 
     @observe("follow")
     def _follow_changed(self, change: dict) -> None:
@@ -121,13 +125,15 @@ class LiveLog(widgets.VBox):
         self._lines = deque(self._lines, maxlen=change["new"])
 
     def watch(self) -> None:
-        """Follow the log again (after a rerun: the new latest run); a no-op
-        while following."""
-        if self._follower is None or self._follower.done():
+        """Follow the log (again after a rerun: the new latest run); a no-op
+        while following, once closed, or without an event loop."""
+        if self.comm is not None and not self.following:
+            self._watching = True
             self._follower = polling.spawn(self._follow_log())
 
     def stop(self) -> None:
-        """Stop following the log (the lines kept stay shown)."""
+        """Stop following the log (the lines kept stay shown; `watch()` starts again)."""
+        self._watching = False
         if self._follower is not None:
             self._follower.cancel()
         if self._repaint is not None:
@@ -148,9 +154,10 @@ class LiveLog(widgets.VBox):
         super().close()
 
     async def wait(self) -> str:
-        """Wait until the final log is shown; returns the kept text."""
-        if self._follower is None or self._follower.done():
-            self._follower = asyncio.get_running_loop().create_task(self._follow_log())
+        """Follow the log until the final log is shown; returns the kept text."""
+        self.watch()
+        if not self.following:
+            raise RuntimeError("the live log is closed: it follows its task no more")
         await asyncio.shield(self._follower)
         return self.text
 
@@ -161,17 +168,9 @@ class LiveLog(widgets.VBox):
         while True:
             try:
                 status = (await queue.status(self.task_id))["status"]
-            except taskcluster.exceptions.TaskclusterRestFailure as failure:
-                if failure.status_code < 500:
-                    return self._fail(str(failure).split("\n")[0])
-                await asyncio.sleep(schedule.next())
-                continue
-            except (
-                aiohttp.ClientError,
-                asyncio.TimeoutError,
-                OSError,
-                taskcluster.exceptions.TaskclusterConnectionError,
-            ):
+            except (*NETWORK_ERRORS, taskcluster.exceptions.TaskclusterRestFailure) as failure:
+                if not is_transient(failure):
+                    return self._fail(first_line(failure))
                 await asyncio.sleep(schedule.next())
                 continue
             runs = status["runs"]
@@ -195,10 +194,7 @@ class LiveLog(widgets.VBox):
                     continue
                 self._reset()
                 await self._read(url)
-            except _NotYet:
-                await asyncio.sleep(schedule.next())
-                continue
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            except (_NotYet, *NETWORK_ERRORS):
                 await asyncio.sleep(schedule.next())
                 continue
             self.phase = "final"
@@ -245,7 +241,7 @@ class LiveLog(widgets.VBox):
 
     def _fail(self, message: str) -> None:
         self.phase = "error"
-        self._title.value = f'<span style="color:#c62828">{html.escape(message)}</span>'
+        self._title.value = f'<span style="color:{theme.ERROR}">{html.escape(message)}</span>'
 
     # -- display -------------------------------------------------------------------
 
@@ -271,6 +267,7 @@ class LiveLog(widgets.VBox):
         return f'<div style="{box}"><pre style="{_PRE}">{html.escape(self.text)}</pre></div>'
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        self.watch()  # displayed: follow the log
         bundle = super()._repr_mimebundle_(**kwargs) or {}
         bundle["text/html"] = self._html()
         bundle["text/plain"] = self.text or repr(self)

@@ -2,9 +2,12 @@
 per loop, and an adaptive polling schedule.
 
 Widgets update from asyncio tasks on the loop that runs the kernel's cells
-(ipykernel 7 refuses widget output from other threads). Outside a kernel
-(a script, a test) there may be no running loop; widgets then start polling
-when awaited.
+(ipykernel 7 refuses widget output from other threads). A widget makes no
+request when it is made: it starts following its task when first shown (a
+cell's value, `display`: its `_repr_mimebundle_`), when asked (`watch()`,
+`await wait()`, ...), or when the widget holding it starts; `close()` stops
+it and closes its parts. Outside a kernel (a script, a test) there may be no
+running loop: widgets then fetch once when shown, and poll when awaited.
 """
 
 from __future__ import annotations

@@ -4,8 +4,6 @@ runs, state, the selected run's artifacts and log, Cancel and Rerun."""
 from __future__ import annotations
 
 import asyncio
-import html
-from datetime import datetime, timezone
 from typing import Any
 
 import ipywidgets as widgets
@@ -13,83 +11,33 @@ import taskcluster.exceptions
 from traitlets import Bool, Dict, Int, Unicode, observe
 
 from ..connection import Connection
-from . import polling
+from ..terms import ACTIVE, RESOLVED
+from . import polling, theme
 from .artifacts import ArtifactList
-from .badge import RESOLVED, STATE_COLOURS, StatusBadge, chip_html, format_seconds
+from .badge import StatusBadge
 from .livelog import LiveLog
+from .task_page import (
+    MAX_DEPENDENCIES,
+    action_outcome,
+    details_html,
+    failure_text,
+    message_html,
+    runs_html,
+    title_html,
+)
 
-ACTIVE = ("unscheduled", "pending", "running")
-MAX_DEPENDENCIES = 50  # dependencies whose state is looked up and shown
-ERROR_COLOUR = "#c62828"
-NEUTRAL_COLOUR = "#444"
 ACTIONS = {
     "cancel": ("cancelTask", "Really cancel?"),
     "rerun": ("rerunTask", "Really rerun?"),
 }
 
 
-def action_outcome(action: str, run: dict[str, Any]) -> tuple[str, str]:
-    """What a cancel or rerun came to, as the run stands now, and its colour:
-    `Rerun: run 1 is pending.`, then `Rerun: run 1 completed.`;
-    `Canceled: run 0 ended as exception (canceled).`"""
-    run_id, state = run.get("runId"), run.get("state", "unknown")
-    reason = run.get("reasonResolved") or ""
-    if state == "completed":
-        how = "completed"
-    elif state in RESOLVED:
-        how = f"ended as {state}" + (f" ({reason})" if reason and reason != state else "")
-    else:
-        how = f"is {state}"
-    if action == "rerun":
-        verb = "Rerun"
-    elif state in RESOLVED and reason != "canceled":
-        verb = "Too late to cancel"  # the run ended before the cancel arrived
-    else:
-        verb = "Canceled"
-    colour = STATE_COLOURS[state] if state in RESOLVED else NEUTRAL_COLOUR
-    return f"{verb}: run {run_id} {how}.", colour
-
-
-def _when(stamp: str | None, relative: bool = False) -> str:
-    """`2026-11-28 15:43:04 UTC`, optionally with `(in 2 days 3 h)` / `(5 min ago)`."""
-    if not stamp:
-        return "—"
-    try:
-        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return html.escape(stamp)
-    text = moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
-    if relative:
-        seconds = (moment - datetime.now(timezone.utc)).total_seconds()
-        span = abs(seconds)
-        days, rest = divmod(int(span), 86400)
-        amount = f"{days} d {rest // 3600} h" if days else format_seconds(span)
-        text += f" ({'in ' + amount if seconds >= 0 else amount + ' ago'})"
-    return text
-
-
-def _failure_text(failure: BaseException) -> str:
-    if isinstance(failure, taskcluster.exceptions.TaskclusterRestFailure):
-        body = failure.body if isinstance(failure.body, dict) else {}
-        message = str(body.get("message") or failure).split("\n\n---")[0].strip()
-        return f"{failure.status_code} {body.get('code') or ''}: {message}".replace(" :", ":")
-    return f"{type(failure).__name__}: {failure}"
-
-
-def _table(rows: list[tuple[str, str]], css: str) -> str:
-    body = "".join(
-        f'<tr><th style="text-align:left;padding:1px 10px 1px 0;vertical-align:top">{k}</th>'
-        f'<td style="text-align:left">{v}</td></tr>'
-        for k, v in rows
-    )
-    return f'<table class="{css}" style="font-size:13px">{body}</table>'
-
-
 class TaskView(widgets.VBox):
     """A task's page: details, dependencies and their states, runs, the
     `StatusBadge`, the selected run's `ArtifactList` and `LiveLog`, and
     Cancel / Rerun (each asks for confirmation). Follows the task while it
-    changes.
+    changes, from when it is shown (a cell's value, `display`), or on
+    `watch()` / `await view.ready()` / `await view.refresh()`; `close()` stops it.
 
     >>> view = TaskView(conn, task_id)
     >>> view.state, view.definition["metadata"]["name"], len(view.status["runs"])
@@ -113,13 +61,15 @@ class TaskView(widgets.VBox):
         self._resolved_runs: set[int] = set()
         self._tasks = polling.Tasks()
         self._loader: asyncio.Task | None = None
+        self._watching = False  # following the task: parts made from now on follow it too
         self._outcome: tuple[str, int] | None = None  # the last action and the run it made
-        self._message_colour = NEUTRAL_COLOUR
+        self._message_colour = theme.TEXT
         self.artifacts: ArtifactList | None = None
         self.live_log: LiveLog | None = None
 
         self._title = widgets.HTML()
         self.badge = StatusBadge(conn, task_id)
+        self.badge.on_shown(self.watch)  # shown inside a box too: start then
         self._message = widgets.HTML()
         self.details = widgets.HTML()
         self.runs_table = widgets.HTML()
@@ -159,9 +109,6 @@ class TaskView(widgets.VBox):
         self.badge.observe(self._on_badge_status, names="status")
         self.badge.observe(self._on_badge_state, names="state")
         self._render()
-        self._loader = self._tasks.spawn(self._load())
-        if self._loader is None:  # no event loop (a script): load with the sync client
-            self._load_blocking()
 
     # -- plain values ----------------------------------------------------------------------
 
@@ -171,9 +118,46 @@ class TaskView(widgets.VBox):
         return list(self.status.get("runs") or [])
 
     async def ready(self) -> None:
-        """Wait until the definition (and dependencies' states) are loaded."""
+        """Follow the task; wait until the definition (and dependencies' states) are loaded."""
+        self.watch()
         if self._loader is not None:
             await asyncio.shield(self._loader)
+
+    # -- following -------------------------------------------------------------------------
+
+    def watch(self) -> None:
+        """Follow the task: load it, poll its state, follow the selected run's
+        artifacts and log. A no-op once closed; without an event loop (a plain
+        script), load the task once instead, so that the view shows it."""
+        if self.comm is None:
+            return
+        self._watching = True
+        if polling.running_loop() is None:
+            self._load_blocking()
+        elif self.phase == "loading" and (self._loader is None or self._loader.done()):
+            self._loader = self._tasks.spawn(self._load())
+        if self.phase != "missing":
+            self.badge.watch()
+        if self.artifacts is not None:
+            self.artifacts.watch()
+        if self.live_log is not None:
+            self.live_log.watch()
+
+    def stop(self) -> None:
+        """Stop following the task: badge polling, the log, listings and actions' follow-ups."""
+        self._watching = False
+        self._tasks.cancel()
+        self.badge.stop()
+        for part in (self.live_log, self.artifacts):
+            if part is not None:
+                part.stop()
+
+    def close(self) -> None:
+        """Stop following the task and remove the view and all its parts from the page."""
+        if self.comm is not None:  # once (ipywidgets' __del__ closes again)
+            self.stop()
+            polling.close_widgets(*self.children, *self._body)
+        super().close()
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -190,14 +174,13 @@ class TaskView(widgets.VBox):
         await self._refresh_dependencies()
 
     def _load_blocking(self) -> None:
+        """`_load` with the sync client (no event loop); the badge fetches the status."""
         try:
             self.definition = self.conn.queue.task(self.task_id)
-            status = self.conn.queue.status(self.task_id)["status"]
         except Exception as failure:
             self._load_failed(failure)
             return
         self.phase = "ready"
-        self._apply_status(status)
         for dependency in self.definition.get("dependencies", [])[:MAX_DEPENDENCIES]:
             try:
                 state = self.conn.queue.status(dependency)["status"]["state"]
@@ -207,19 +190,15 @@ class TaskView(widgets.VBox):
         self._render()
 
     def _load_failed(self, failure: BaseException) -> None:
-        missing = (
-            isinstance(failure, taskcluster.exceptions.TaskclusterRestFailure)
-            and failure.status_code == 404
-        )
-        self._message_colour = ERROR_COLOUR
-        if missing:
+        self._message_colour = theme.ERROR
+        if getattr(failure, "status_code", None) == 404:  # the queue knows no such task
             self.phase = "missing"
             self.badge.stop()
             self.message = f"Task {self.task_id} does not exist on {self.conn.root_url}."
             self.children = (self.children[0], self._message)
         else:
             self.phase = "error"
-            self.message = f"Could not load task {self.task_id}: {_failure_text(failure)}"
+            self.message = f"Could not load task {self.task_id}: {failure_text(failure)}"
         self._render()
 
     async def _refresh_dependencies(self) -> None:
@@ -241,8 +220,13 @@ class TaskView(widgets.VBox):
         self._render()
 
     async def refresh(self) -> None:
-        """Load the definition, dependencies' states and status again."""
-        await self._load()
+        """Load the definition, dependencies' states and status again (and
+        follow the task from now on)."""
+        if self.comm is None:
+            return
+        self._loader = self._tasks.spawn(self._load())
+        self.watch()
+        await asyncio.shield(self._loader)
         queue = self.conn.aio_queue(polling.session())
         if self.phase == "ready":
             self._apply_status((await queue.status(self.task_id))["status"])
@@ -306,11 +290,15 @@ class TaskView(widgets.VBox):
             # The view's run selector is the only one: the list's own is hidden.
             self.artifacts = ArtifactList(self.conn, self.task_id, run_id=run_id, choose_run=False)
             self._artifact_slot.children = [self.artifacts]
+            if self._watching:
+                self.artifacts.watch()
         else:
             self.artifacts.run_id = run_id
         if self.live_log is None:
             self.live_log = LiveLog(self.conn, self.task_id, run_id=run_id)
             self._log_slot.children = [self.live_log]
+            if self._watching:
+                self.live_log.watch()
         else:
             self.live_log.run_id = run_id
         self._render()
@@ -319,9 +307,8 @@ class TaskView(widgets.VBox):
 
     def _ask(self, action: str) -> None:
         allowed = self.cancel_button if action == "cancel" else self.rerun_button
-        if self.busy or allowed.disabled:
-            return
-        self.confirming = action
+        if not (self.busy or allowed.disabled):
+            self.confirming = action
 
     @observe("confirming")
     def _on_confirming(self, change: dict[str, Any]) -> None:
@@ -368,136 +355,29 @@ class TaskView(widgets.VBox):
 
     def _action_failed(self, action: str, failure: BaseException) -> None:
         self._outcome = None
-        self.message = f"{ACTIONS[action][0]} failed: {_failure_text(failure)}"
-        self._message_colour = ERROR_COLOUR
+        self.message = f"{ACTIONS[action][0]} failed: {failure_text(failure)}"
+        self._message_colour = theme.ERROR
 
     # -- rendering -------------------------------------------------------------------------
 
     def _render(self) -> None:
-        name = (self.definition.get("metadata") or {}).get("name") or "Task"
-        link = ""
-        if self.conn.has_web_ui:
-            url = f"{self.conn.root_url}/tasks/{self.task_id}"
-            link = f' <a href="{html.escape(url)}" target="_blank">open</a>'
-        self._title.value = (
-            f"<b>{html.escape(name)}</b> <code>{html.escape(self.task_id)}</code>{link}&nbsp;"
-        )
-        colour = self._message_colour
-        self._message.value = (
-            f'<div class="tc-view-message" style="color:{colour}">{html.escape(self.message)}</div>'
-            if self.message
-            else ""
-        )
-        self.details.value = self._details_html()
-        self.runs_table.value = self._runs_html()
+        web_page = f"{self.conn.root_url}/tasks/{self.task_id}" if self.conn.has_web_ui else None
+        self._title.value = title_html(self.definition, self.task_id, web_page)
+        self._message.value = message_html(self.message, self._message_colour)
+        if self.phase == "ready":
+            self.details.value = details_html(self.definition, self.status, self.dependencies)
+        else:
+            self.details.value = "<i>Loading…</i>" if self.phase == "loading" else ""
+        shown = self.phase == "ready" or self.runs
+        self.runs_table.value = runs_html(self.runs, self.run_id) if shown else ""
         active = self.phase == "ready" and not self.busy
         self.cancel_button.disabled = not (active and self.state in ACTIVE)
         self.rerun_button.disabled = not (active and self.state in RESOLVED)
 
-    def _details_html(self) -> str:
-        if self.phase == "loading":
-            return "<i>Loading…</i>"
-        if self.phase != "ready":
-            return ""
-        d, s = self.definition, self.status
-        meta = d.get("metadata") or {}
-        source = meta.get("source") or ""
-        if source.startswith(("http://", "https://")):
-            source_html = (
-                f'<a href="{html.escape(source)}" target="_blank">{html.escape(source)}</a>'
-            )
-        else:
-            source_html = html.escape(source)
-        queue_id = d.get("taskQueueId") or f"{d.get('provisionerId')}/{d.get('workerType')}"
-        retries = d.get("retries")
-        left = s.get("retriesLeft")
-        retries_html = f"{left} of {retries}" if left is not None else html.escape(str(retries))
-        dependencies = d.get("dependencies") or []
-        if dependencies:
-            items = "".join(
-                f'<li><code class="tc-dependency">{html.escape(t)}</code> '
-                f"{chip_html(self.dependencies.get(t, ''))}</li>"
-                for t in dependencies[:MAX_DEPENDENCIES]
-            )
-            more = len(dependencies) - MAX_DEPENDENCIES
-            if more > 0:
-                items += f"<li>and {more} more</li>"
-            deps_html = (
-                f'<ul style="margin:0;padding-left:1.2em">{items}</ul>'
-                f"<small>requires {html.escape(str(d.get('requires', 'all-completed')))}</small>"
-            )
-        else:
-            deps_html = "none"
-        rows = [
-            ("Name", html.escape(str(meta.get("name", "")))),
-            ("Description", html.escape(str(meta.get("description", "")))),
-            ("Owner", html.escape(str(meta.get("owner", "")))),
-            ("Source", source_html),
-            ("Task queue", f"<code>{html.escape(str(queue_id))}</code>"),
-            ("Task group", f"<code>{html.escape(str(d.get('taskGroupId', '')))}</code>"),
-            ("Created", _when(d.get("created"))),
-            ("Deadline", _when(d.get("deadline"), relative=True)),
-            ("Expires", _when(d.get("expires"), relative=True)),
-            ("Retries left", retries_html),
-            ("Dependencies", deps_html),
-        ]
-        return _table(rows, "tc-task-details")
-
-    def _runs_html(self) -> str:
-        if self.phase != "ready" and not self.runs:
-            return ""
-        if not self.runs:
-            return "<i>No runs yet.</i>"
-        head = "".join(
-            f'<th style="text-align:left;padding-right:12px">{h}</th>'
-            for h in (
-                "run",
-                "state",
-                "reasonCreated",
-                "reasonResolved",
-                "worker",
-                "started",
-                "resolved",
-            )
-        )
-        rows = []
-        for run in self.runs:
-            worker = "/".join(filter(None, (run.get("workerGroup"), run.get("workerId")))) or "—"
-            selected = run["runId"] == self.run_id
-            style = ' style="background:#e3f2fd"' if selected else ""
-            cells = [
-                str(run["runId"]),
-                chip_html(run.get("state", "unknown")),
-                html.escape(run.get("reasonCreated", "")),
-                html.escape(run.get("reasonResolved", "—")),
-                html.escape(worker),
-                _when(run.get("started")),
-                _when(run.get("resolved")),
-            ]
-            tds = "".join(f'<td style="padding-right:12px">{c}</td>' for c in cells)
-            rows.append(f'<tr class="tc-run" data-run="{run["runId"]}"{style}>{tds}</tr>')
-        return (
-            f'<table class="tc-runs" style="font-size:13px"><tr>{head}</tr>{"".join(rows)}</table>'
-        )
-
     # -- outside a live kernel -------------------------------------------------------------
 
-    def stop(self) -> None:
-        """Stop following the task: badge polling, the log, listings and actions' follow-ups."""
-        self._tasks.cancel()
-        self.badge.stop()
-        for part in (self.live_log, self.artifacts):
-            if part is not None:
-                part.stop()
-
-    def close(self) -> None:
-        """Stop following the task and remove the view and all its parts from the page."""
-        if self.comm is not None:  # once (ipywidgets' __del__ closes again)
-            self.stop()
-            polling.close_widgets(*self.children, *self._body)
-        super().close()
-
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        self.watch()  # displayed: follow the task
         bundle = super()._repr_mimebundle_(**kwargs) or {}
         bundle["text/html"] = (
             f"<div>{self._title.value} {self.badge.value}{self._message.value}"

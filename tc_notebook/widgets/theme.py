@@ -13,4 +13,3 @@ LINK = "var(--jp-content-link-color, #1976d2)"
 BORDER = "var(--jp-border-color2, #e0e0e0)"
 BORDER_STRONG = "var(--jp-border-color1, #bdbdbd)"
 PANEL = "var(--jp-layout-color2, #f5f5f5)"  # a box set off from the page
-HIGHLIGHT = "var(--jp-brand-color3, #e3f2fd)"  # the selected row

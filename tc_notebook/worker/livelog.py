@@ -34,7 +34,7 @@ class LiveLog:
         self.closed = False
         self.version = 0  # counts the writes and the close
         self._file = open(path, "ab")  # noqa: SIM115 - closed by close()
-        self._waiters: set[asyncio.Future] = set()
+        self._next_change = asyncio.Event()  # set by the next write or the close
 
     def write(self, data: bytes) -> None:
         """Append bytes and wake the readers."""
@@ -50,23 +50,16 @@ class LiveLog:
             self._changed()
 
     def _changed(self) -> None:
+        """Wake every reader waiting now; later readers wait for the next change."""
         self.version += 1
-        for waiter in self._waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._waiters.clear()
+        self._next_change.set()
+        self._next_change = asyncio.Event()
 
     async def changed_since(self, version: int) -> None:
         """Return once there was a write or the close after `version` (at once
         if there already was), so that no reader misses one."""
-        if self.version != version:
-            return
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.add(waiter)
-        try:
-            await waiter
-        finally:
-            self._waiters.discard(waiter)
+        if self.version == version:
+            await self._next_change.wait()
 
 
 class LiveLogServer:

@@ -1,16 +1,37 @@
 """Task payloads the worker accepts: docker-worker's and generic-worker's forms,
-normalised to one shape."""
+checked against `payload-schema.json` (the one statement of the payload's
+rules, which `TaskForm` checks too) and normalised to one shape."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
 
 from ..timestamps import parse_time
+
+SCHEMA_PATH = Path(__file__).with_name("payload-schema.json")
+
+# "date-time" is RFC 3339 (with rfc3339-validator installed), as Taskcluster checks it.
+VALIDATOR = Draft202012Validator(
+    json.loads(SCHEMA_PATH.read_text()), format_checker=FormatChecker()
+)
 
 
 class MalformedPayload(ValueError):
     """The payload cannot be run; the message says why."""
+
+
+class PayloadProblem(NamedTuple):
+    """One way a payload breaks the rules."""
+
+    path: tuple[str | int, ...]  # where in the payload, e.g. ("artifacts", 0, "path")
+    message: str  # names the place: "payload.maxRunTime must be a positive whole number …"
 
 
 @dataclass(frozen=True)
@@ -35,85 +56,109 @@ class Payload:
     form: str = "docker-worker"
 
 
-def _argv(value: Any, where: str) -> list[str]:
-    if not isinstance(value, list) or not value or not all(isinstance(a, str) for a in value):
-        raise MalformedPayload(f"{where} must be a non-empty list of strings")
-    return value
-
-
-def _artifact(name: Any, spec: Any, where: str) -> ArtifactSpec:
-    if not isinstance(spec, dict):
-        raise MalformedPayload(f"{where} must be an object")
-    kind = spec.get("type")
-    if kind not in ("file", "directory"):
-        raise MalformedPayload(f"{where}.type must be 'file' or 'directory', not {kind!r}")
-    path = spec.get("path")
-    if not isinstance(path, str) or not path:
-        raise MalformedPayload(f"{where}.path must be a non-empty string")
-    name = spec.get("name", path) if name is None else name
-    if not isinstance(name, str) or not name:
-        raise MalformedPayload(f"{where}.name must be a non-empty string")
-    expires = spec.get("expires")
-    if expires is not None and not isinstance(expires, str):
-        raise MalformedPayload(f"{where}.expires must be a date-time string")
-    return ArtifactSpec(name=name, path=path, type=kind, expires=expires)
-
-
-def _check_expiry(spec: ArtifactSpec, task_expires: str | None) -> None:
-    if spec.expires is None:
-        return
-    try:
-        expires = parse_time(spec.expires)
-    except ValueError as exc:
-        raise MalformedPayload(f"artifact {spec.name!r}: expires is not a date-time") from exc
-    if task_expires and expires > parse_time(task_expires):
-        raise MalformedPayload(
-            f"artifact {spec.name!r} expires ({spec.expires}) after its task ({task_expires})"
-        )
+def payload_problems(payload: Any, task_expires: str | None = None) -> list[PayloadProblem]:
+    """What is wrong with a payload, in the schema's order; empty if the worker can
+    run it. Artifacts may not outlive the task (`task_expires`, when given)."""
+    found = [problem for error in VALIDATOR.iter_errors(payload) for problem in _problems(error)]
+    problems = list(dict.fromkeys(found))  # `required` fails once per missing key, naming all
+    if problems or not task_expires:
+        return problems
+    return list(_expiry_problems(payload, task_expires))
 
 
 def parse_payload(payload: Any, task_expires: str | None = None) -> Payload:
-    """Read a docker-worker or generic-worker payload, or raise `MalformedPayload`.
-    Artifacts may not outlive the task (`task_expires`)."""
-    if not isinstance(payload, dict):
-        raise MalformedPayload("payload must be an object")
-    command = payload.get("command")
-    if not isinstance(command, list) or not command:
-        raise MalformedPayload("payload.command must be a non-empty list")
-    if all(isinstance(c, list) for c in command):
-        form = "generic-worker"
-        commands = [_argv(c, f"payload.command[{i}]") for i, c in enumerate(command)]
-    else:
-        form = "docker-worker"
-        commands = [_argv(command, "payload.command")]
-
-    max_run_time = payload.get("maxRunTime")
-    if isinstance(max_run_time, bool) or not isinstance(max_run_time, int) or max_run_time <= 0:
-        raise MalformedPayload("payload.maxRunTime must be a positive number of seconds")
-
-    env = payload.get("env", {})
-    if not isinstance(env, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in env.items()
-    ):
-        raise MalformedPayload("payload.env must map names to strings")
-
-    raw = payload.get("artifacts", [] if form == "generic-worker" else {})
-    if isinstance(raw, dict):
-        artifacts = [_artifact(n, s, f"payload.artifacts[{n!r}]") for n, s in raw.items()]
-    elif isinstance(raw, list):
-        artifacts = [_artifact(None, s, f"payload.artifacts[{i}]") for i, s in enumerate(raw)]
-    else:
-        raise MalformedPayload("payload.artifacts must be an object or a list")
-
-    for spec in artifacts:
-        _check_expiry(spec, task_expires)
-
+    """Read a docker-worker or generic-worker payload, or raise `MalformedPayload`
+    listing its problems. Artifacts may not outlive the task (`task_expires`)."""
+    problems = payload_problems(payload, task_expires)
+    if problems:
+        raise MalformedPayload("; ".join(problem.message for problem in problems))
+    command = payload["command"]
+    several = isinstance(command[0], list)
     image = payload.get("image")
     return Payload(
-        commands=commands,
-        max_run_time=max_run_time,
-        env=env,
-        artifacts=artifacts,
+        commands=[list(c) for c in command] if several else [list(command)],
+        max_run_time=int(payload["maxRunTime"]),  # the schema's integer includes 30.0
+        env=dict(payload.get("env", {})),
+        artifacts=[
+            ArtifactSpec(
+                name=spec.get("name", spec["path"]) if isinstance(key, int) else key,
+                path=spec["path"],
+                type=spec["type"],
+                expires=spec.get("expires"),
+            )
+            for key, spec in _artifacts(payload)
+        ],
         image=None if image is None else str(image),
-        form=form,
+        form="generic-worker" if several else "docker-worker",
     )
+
+
+def _artifacts(payload: dict[str, Any]) -> Iterator[tuple[str | int, dict[str, Any]]]:
+    """Each artifact with its key: a name (docker-worker) or a position (generic-worker)."""
+    artifacts = payload.get("artifacts", {})
+    yield from artifacts.items() if isinstance(artifacts, dict) else enumerate(artifacts)
+
+
+def _expiry_problems(payload: dict[str, Any], task_expires: str) -> Iterator[PayloadProblem]:
+    limit = parse_time(task_expires)
+    for key, spec in _artifacts(payload):
+        expires = spec.get("expires")
+        if expires is None:
+            continue
+        path = ("artifacts", key, "expires")
+        try:
+            late = parse_time(expires) > limit
+        except ValueError:  # RFC 3339, but beyond year 9999 once in UTC
+            yield PayloadProblem(path, f"{_where(path)} ({expires}) is out of range")
+            continue
+        if late:
+            where = _where(path[:2])
+            message = f"{where} expires ({expires}) after its task ({task_expires})"
+            yield PayloadProblem(path, message)
+
+
+def _where(path: Sequence[str | int]) -> str:
+    """A place in the payload as a learner would write it: payload.artifacts['public/x'].path."""
+    text = "payload"
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif part.isidentifier():
+            text += f".{part}"
+        else:
+            text += f"[{part!r}]"
+    return text
+
+
+def _problems(error: ValidationError) -> list[PayloadProblem]:
+    """The schema's error as sentences: the place, then what it must be (the
+    description of the schema it broke) and, for a short value, what it is."""
+    path = tuple(error.absolute_path)
+    if error.validator != "required":
+        return [PayloadProblem(path, _message(error, path))]
+    properties = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+    problems = []
+    for missing in (p for p in error.validator_value if p not in error.instance):
+        wanted = properties.get(missing, {}).get("description")
+        message = f"{_where([*path, missing])} is required" + (f": {wanted}" if wanted else "")
+        problems.append(PayloadProblem((*path, missing), message))
+    return problems
+
+
+def _message(error: ValidationError, path: tuple[str | int, ...]) -> str:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if "propertyNames" in error.schema_path:
+        return f"{_where(path)}: names must not be empty"
+    if error.validator in ("minItems", "minLength", "minProperties") and error.validator_value == 1:
+        return f"{_where(path)} must not be empty"
+    if "description" in schema:
+        return f"{_where(path)} must be {schema['description']}{_shown(error.instance)}"
+    return f"{_where(path)}: {error.message}"
+
+
+def _shown(value: Any) -> str:
+    """', not <value>' for a short scalar; nothing for containers and long text."""
+    if isinstance(value, (dict, list)):
+        return ""
+    text = json.dumps(value, default=str)
+    return f", not {text}" if len(text) <= 40 else ""

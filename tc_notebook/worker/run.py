@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from taskcluster.exceptions import TaskclusterRestFailure
 
+from ..terms import BACKING_LOG, LIVE_LOG
 from ..timestamps import iso, now, parse_time
 from .engine import Outcome, run_commands, task_environment
 from .guard import MARKER_VARIABLE
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LIVE_LOG = "public/logs/live.log"
-BACKING_LOG = "public/logs/live_backing.log"
 LOG_CONTENT_TYPE = "text/plain; charset=utf-8"
 STATUS_POLL_SECONDS = 0.5  # how often a running task checks for cancellation
 ENGINE = "process"

@@ -103,6 +103,8 @@ class Worker:
         self.root_url = root_url.rstrip("/")
         self.credentials = credentials
         self.settings = settings
+        # The workerGroup and workerId that claims are made as.
+        self.worker_group, self.worker_id = settings.worker_group, settings.worker_id
         self.work_dir = Path(settings.work_dir)
         self.user = task_user()
         self.directories = TaskDirectories(self.work_dir, self.user)
@@ -119,16 +121,6 @@ class Worker:
         self._capacity_freed = asyncio.Event()
         self._main: asyncio.Task | None = None
         self._lock: Any = None
-
-    @property
-    def worker_group(self) -> str:
-        """The workerGroup claims are made as."""
-        return self.settings.worker_group
-
-    @property
-    def worker_id(self) -> str:
-        """The workerId claims are made as."""
-        return self.settings.worker_id
 
     @property
     def free(self) -> int:

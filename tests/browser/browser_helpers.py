@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import re
 import secrets
+import sys
 import time
 import urllib.parse
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import nbformat
 import taskcluster
@@ -38,20 +37,6 @@ CHROMIUM_ARGS = [
 GREEN = "rgb(46, 125, 50)"  # STATE_COLOURS["completed"], #2e7d32
 
 # -- processes ---------------------------------------------------------------------------
-
-
-def wait_until(
-    predicate: Callable[[], Any], timeout: float, message: str, interval: float = 0.1
-) -> Any:
-    """Poll `predicate` until it returns something truthy; TimeoutError after `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"waited {timeout} s for {message}")
-        time.sleep(interval)
 
 
 class BrowserSandbox(SandboxProcess):
@@ -102,6 +87,23 @@ import sys
 import tc_notebook
 print("kernel prefix:", sys.prefix)
 print("tc_notebook from:", tc_notebook.__file__)"""
+
+# The start of a test's cell that makes tasks: a connection, and `create(script)`
+# that creates a tutorial-shaped task running `script` with bash (its taskId).
+CREATE = """\
+import slugid
+from tc_notebook import connect
+from tc_notebook.tutorial import tutorial_task
+
+conn = connect()
+
+def create(script):
+    task = tutorial_task()
+    task["payload"]["command"] = ["/bin/bash", "-c", script]
+    task_id = slugid.nice()
+    conn.queue.createTask(task_id, task)
+    return task_id
+"""
 
 TICKS = 30  # lines the live-log task prints, one every 200 ms
 LIVELOG_TASK = f"""\
@@ -205,6 +207,27 @@ def run_all(page: Page) -> None:
     page.locator(".lm-Menu-item[data-command='runmenu:run-all']").click()
 
 
+def run_all_checked(page: Page, panel: Locator) -> None:
+    """Run All Cells of a notebook of the tests (its first cell is KERNEL_CHECK),
+    and wait until that cell says the kernel runs this venv's Python."""
+    run_all(page)
+    expect(outputs(panel, 0)).to_contain_text(f"kernel prefix: {sys.prefix}", timeout=60_000)
+
+
+def run_notebook(page: Page, lab: Lab, name: str) -> Locator:
+    """Open a notebook of the tests and `run_all_checked` it; its panel."""
+    panel = open_notebook(page, lab, name)
+    run_all_checked(page, panel)
+    return panel
+
+
+def run_cells(page: Page, lab: Lab, name: str, *cells: str) -> Locator:
+    """Write a notebook `name` of KERNEL_CHECK then `cells` into the lab's folder,
+    and `run_notebook` it; its panel (`outputs(panel, 1)` is the first of `cells`)."""
+    nbformat.write(code_notebook(KERNEL_CHECK, *cells), lab.root_dir / name)
+    return run_notebook(page, lab, name)
+
+
 def cell(panel: Locator, index: int) -> Locator:
     """The notebook's `index`th cell (markdown cells count)."""
     return panel.locator(".jp-Notebook .jp-Cell").nth(index)
@@ -242,6 +265,22 @@ def screenshot(page: Page, name: str, target: Locator | None = None, block: str 
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+def theme_colour(page: Page, variable: str) -> str:
+    """What a JupyterLab theme variable (`--jp-warn-color1`, ...) computes to
+    as a text colour on this page: `rgb(...)`, as `to_have_css` compares."""
+    return page.evaluate(
+        """variable => {
+          const probe = document.createElement("span");
+          probe.style.color = `var(${variable})`;
+          document.body.append(probe);
+          const colour = getComputedStyle(probe).color;
+          probe.remove();
+          return colour;
+        }""",
+        variable,
+    )
 
 
 def expect_completed_chip(chip: Locator, timeout: float = 90_000) -> None:

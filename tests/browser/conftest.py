@@ -4,12 +4,14 @@
 Session-scoped: one sandbox (`python -m tc_notebook sandbox`), one JupyterLab
 at base URL `/` whose kernels get `TC_NOTEBOOK_PROXY_PREFIX=/` (as
 `tc-notebook lab` starts it), one at a Binder-like base URL whose kernels get
-that base URL as the prefix, and one Chromium. Each test gets a fresh browser
-context (cookies, downloads) and page.
+that base URL as the prefix, one in the JupyterLab Dark theme (started only
+for the tests that ask for it), and one Chromium. Each test gets a fresh
+browser context (cookies, downloads) and page.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -30,13 +32,24 @@ from browser_helpers import (
     SCREENSHOTS,
     BrowserSandbox,
     Lab,
-    wait_until,
     write_test_notebooks,
 )
+from helpers import wait_until
 
 from tc_notebook.lab import LabError, jupyterlab_command, kernel_environment, serving_port
 
 BINDER_BASE_URL = "/user/learner/"
+# No news or update toasts, and every cell kept in the DOM (no windowing).
+SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false",
+        "checkForUpdates": False,
+    },
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+}
+DARK_THEME = {
+    "@jupyterlab/apputils-extension/themes.jupyterlab-settings": {"theme": "JupyterLab Dark"}
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -92,20 +105,13 @@ def sandbox_process(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Pat
 
 
 def _start_lab(
-    tmp: Path, sandbox_process: BrowserSandbox, name: str, base_url: str
+    tmp: Path, sandbox_process: BrowserSandbox, name: str, base_url: str, user_settings: dict
 ) -> tuple[subprocess.Popen, Lab]:
     root = tmp / "notebooks"
     shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     write_test_notebooks(root)
     settings = tmp / "user-settings"
-    # No news or update toasts, and every cell kept in the DOM (no windowing).
-    for path, values in {
-        "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-            "fetchNews": "false",
-            "checkForUpdates": False,
-        },
-        "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
-    }.items():
+    for path, values in user_settings.items():
         (settings / path).parent.mkdir(parents=True, exist_ok=True)
         (settings / path).write_text(json.dumps(values))
     for folder in ("runtime", "config", "workspaces", "ipython"):
@@ -169,30 +175,39 @@ def _start_lab(
     return process, lab
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory, sandbox_process: BrowserSandbox) -> Iterator[Lab]:
-    """JupyterLab at `/`, kernels with TC_NOTEBOOK_PROXY_PREFIX=/ (as `tc-notebook lab`)."""
-    process, started = _start_lab(
-        tmp_path_factory.mktemp("lab"), sandbox_process, "jupyterlab", "/"
-    )
-    try:
-        yield started
-    finally:
-        _stop(process)
+def _lab_fixture(name: str, doc: str, base_url: str = "/", extra_settings: dict | None = None):
+    """A session fixture: a JupyterLab (`_start_lab`) for the tests that ask for it."""
+
+    def running_lab(
+        tmp_path_factory: pytest.TempPathFactory, sandbox_process: BrowserSandbox
+    ) -> Iterator[Lab]:
+        settings = {**SETTINGS, **(extra_settings or {})}
+        process, started = _start_lab(
+            tmp_path_factory.mktemp(name), sandbox_process, name, base_url, settings
+        )
+        try:
+            yield started
+        finally:
+            _stop(process)
+
+    running_lab.__doc__ = doc
+    return pytest.fixture(scope="session")(running_lab)
 
 
-@pytest.fixture(scope="session")
-def binder_lab(
-    tmp_path_factory: pytest.TempPathFactory, sandbox_process: BrowserSandbox
-) -> Iterator[Lab]:
-    """JupyterLab at a Binder-like base URL, kernels with that base URL as proxy prefix."""
-    process, started = _start_lab(
-        tmp_path_factory.mktemp("binder-lab"), sandbox_process, "jupyterlab-binder", BINDER_BASE_URL
-    )
-    try:
-        yield started
-    finally:
-        _stop(process)
+lab = _lab_fixture(
+    "jupyterlab",
+    "JupyterLab at `/`, kernels with TC_NOTEBOOK_PROXY_PREFIX=/ (as `tc-notebook lab`).",
+)
+binder_lab = _lab_fixture(
+    "jupyterlab-binder",
+    "JupyterLab at a Binder-like base URL, kernels with that base URL as proxy prefix.",
+    base_url=BINDER_BASE_URL,
+)
+dark_lab = _lab_fixture(
+    "jupyterlab-dark",
+    "JupyterLab at `/` in the JupyterLab Dark theme (its user settings say so).",
+    extra_settings=DARK_THEME,
+)
 
 
 @pytest.fixture(scope="module")
@@ -209,26 +224,22 @@ def browser(artifacts_dir: Path) -> Iterator:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
-        try:
+        with contextlib.closing(chromium):
             yield chromium
-        finally:
-            chromium.close()
 
 
-def _new_context(browser):
+def _browser_context(browser) -> contextlib.closing:
+    """A fresh browser context (no cookies), closed at the end of a `with`."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     context.set_default_timeout(30_000)
-    return context
+    return contextlib.closing(context)
 
 
 @pytest.fixture
 def context(browser) -> Iterator:
-    """A fresh browser context (no cookies) for one test."""
-    context = _new_context(browser)
-    try:
+    """A browser context of one test's own."""
+    with _browser_context(browser) as context:
         yield context
-    finally:
-        context.close()
 
 
 @pytest.fixture
@@ -240,11 +251,8 @@ def page(context):
 @pytest.fixture(scope="module")
 def module_context(browser) -> Iterator:
     """A browser context shared by the tests of one module (one notebook run)."""
-    context = _new_context(browser)
-    try:
+    with _browser_context(browser) as context:
         yield context
-    finally:
-        context.close()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,20 +1,28 @@
 """Notebook 04 in a real browser: Run All Cells, the StatusBadge turns green,
 the ArtifactList lists the run's artifacts, and its links, followed by the
 browser with its Jupyter cookie, yield the files (a private one signed at
-the click, by the kernel)."""
+the click, by the kernel). And an ArtifactList inside a box, never refreshed
+by the notebook, lists once its table is on the page, in the theme's colours."""
 
 from __future__ import annotations
 
 import re
 
+import nbformat
 import pytest
 from browser_helpers import (
+    KERNEL_CHECK,
+    LINKS_TASK,
     assert_received,
     click_and_fetch,
+    code_notebook,
     expect_completed_chip,
     open_notebook,
+    outputs,
     run_all,
+    run_all_checked,
     screenshot,
+    theme_colour,
 )
 from playwright.sync_api import expect
 
@@ -22,6 +30,11 @@ pytestmark = pytest.mark.browser
 
 NOTEBOOK = "04-download-task-artifacts.ipynb"
 LISTED = ("public/logs/live.log", "public/passwd.txt", "private/hostname.txt")
+BOXED_NOTEBOOK = "browser-artifacts-in-a-box.ipynb"
+BOXED_LIST = """\
+import ipywidgets as widgets
+await badge.wait()
+widgets.VBox([ArtifactList(conn, task_id)])"""
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +91,20 @@ def test_artifact_links_yield_the_files(notebook_page, lab):
     if got.how == "window":
         screenshot(got.window, "02-private-artifact-signed-window")
     screenshot(page, "02-artifact-links-followed", page.locator(".tc-artifacts"))
+
+
+def test_a_list_inside_a_box_lists_in_the_theme_colours(module_context, lab):
+    notebook = code_notebook(KERNEL_CHECK, LINKS_TASK, BOXED_LIST)
+    nbformat.write(notebook, lab.root_dir / BOXED_NOTEBOOK)
+    page = module_context.new_page()
+    panel = open_notebook(page, lab, BOXED_NOTEBOOK)
+    run_all_checked(page, panel)
+    table = outputs(panel, 2).locator(".tc-artifacts")
+    for name in LISTED:  # listed although nothing awaited refresh(): the view asked
+        expect(table.get_by_role("link", name=name, exact=True)).to_be_visible(timeout=120_000)
+    size = table.locator("tr", has_text="public/passwd.txt").locator(".tc-size")
+    expect(size).to_have_css("color", theme_colour(page, "--jp-ui-font-color2"))
+    kind = table.locator("tr", has_text="public/passwd.txt").locator(".tc-type")
+    expect(kind).to_have_css("color", theme_colour(page, "--jp-ui-font-color3"))
+    screenshot(page, "03-artifact-list-in-a-box", table)
+    page.close()

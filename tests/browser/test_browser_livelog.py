@@ -4,16 +4,14 @@ before the task ends."""
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
 from browser_helpers import (
     LIVELOG_NOTEBOOK,
     TICKS,
     expect_completed_chip,
-    open_notebook,
     outputs,
-    run_all,
+    run_notebook,
     screenshot,
 )
 from playwright.sync_api import expect
@@ -41,9 +39,7 @@ def _ticks(text: str) -> int:
 
 
 def test_live_log_shows_lines_while_the_task_runs(lab, page, sandbox_process):
-    panel = open_notebook(page, lab, LIVELOG_NOTEBOOK)
-    run_all(page)
-    expect(outputs(panel, 0)).to_contain_text(f"kernel prefix: {sys.prefix}", timeout=60_000)
+    panel = run_notebook(page, lab, LIVELOG_NOTEBOOK)
     output = outputs(panel, 1)
     expect(output).to_contain_text(re.compile(r"task id: \S+"), timeout=60_000)
     task_id = re.search(r"task id: (\S+)", output.inner_text()).group(1)

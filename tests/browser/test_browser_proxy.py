@@ -5,7 +5,6 @@ browser for which every request to the sandbox's own port fails."""
 from __future__ import annotations
 
 import re
-import sys
 import time
 import urllib.parse
 
@@ -18,8 +17,7 @@ from browser_helpers import (
     click_and_fetch,
     expect_completed_chip,
     open_notebook,
-    outputs,
-    run_all,
+    run_all_checked,
     screenshot,
 )
 from playwright.sync_api import expect
@@ -48,8 +46,7 @@ def test_links_work_through_jupyter_server_proxy_only(binder_lab, page, sandbox_
     assert outcome == "refused" and len(blocked) == 1, (outcome, blocked)
     blocked.clear()
 
-    run_all(page)
-    expect(outputs(panel, 0)).to_contain_text(f"kernel prefix: {sys.prefix}", timeout=60_000)
+    run_all_checked(page, panel)
     table = page.locator(".tc-artifacts")
     public = table.get_by_role("link", name="public/passwd.txt", exact=True)
     private = table.get_by_role("link", name="private/hostname.txt", exact=True)

@@ -5,22 +5,18 @@ and two StatusBadges in an HBox show both chips side by side."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 from browser_helpers import (
-    KERNEL_CHECK,
+    CREATE,
     LINKS_LIST,
     LINKS_TASK,
     assert_received,
     click_and_fetch,
-    code_notebook,
     expect_completed_chip,
-    open_notebook,
     outputs,
-    run_all,
+    run_cells,
     screenshot,
 )
 from playwright.sync_api import expect
@@ -30,36 +26,23 @@ pytestmark = pytest.mark.browser
 NOTEBOOK = "browser-widgets-polish.ipynb"
 RED = "rgb(198, 40, 40)"  # STATE_COLOURS["failed"], #c62828
 
-BADGES = """\
+BADGES = CREATE + """
 import ipywidgets as widgets
-import slugid
-from tc_notebook import connect
-from tc_notebook.tutorial import tutorial_task
 from tc_notebook.widgets import StatusBadge
 
-conn = connect()
-badge_ids = []
-for script in ("exit 1", "true"):
-    task = tutorial_task()
-    task["payload"]["command"] = ["/bin/bash", "-c", script]
-    badge_ids.append(slugid.nice())
-    conn.queue.createTask(badge_ids[-1], task)
-widgets.HBox([StatusBadge(conn, task_id) for task_id in badge_ids])"""
+badges = [StatusBadge(conn, create(script)) for script in ("exit 1", "true")]
+widgets.HBox(badges)  # not shown by themselves: each badge's view says when it is on the page"""
 
-# Cells: the kernel check, two badges in an HBox, a task with a private
+# Cells (after the kernel check): two badges in an HBox, a task with a private
 # artifact and its badge, that task's ArtifactList.
-CELLS = (KERNEL_CHECK, BADGES, LINKS_TASK, LINKS_LIST)
+CELLS = (BADGES, LINKS_TASK, LINKS_LIST)
 
 
 @pytest.fixture(scope="module")
 def notebook_page(module_context, lab):
     """The module's notebook, written into the lab's folder, open, Run All started."""
-    nbformat.write(code_notebook(*CELLS), lab.root_dir / NOTEBOOK)
     page = module_context.new_page()
-    panel = open_notebook(page, lab, NOTEBOOK)
-    run_all(page)
-    expect(outputs(panel, 0)).to_contain_text(f"kernel prefix: {sys.prefix}", timeout=60_000)
-    return page, panel
+    return page, run_cells(page, lab, NOTEBOOK, *CELLS)
 
 
 def _link(page, name: str):

@@ -2,7 +2,7 @@
 
 The differential tests compare each call's status, error code, headers and
 body (key sets recursively, values after normalising timestamps, secrets,
-continuation tokens and the root URL; see harness.normalise). A difference
+continuation tokens and the root URL; see compare.normalise). A difference
 listed here does not fail them; anything else does. Each entry names the API
 entries it covers (`upload` and `download` are the scenarios' own PUTs and
 GETs of artifact bytes), the place in the normalised answer (`body.putUrl`,
@@ -29,7 +29,7 @@ class Accepted:
     entries: tuple[str, ...]
     path: str
     kind: str
-    reason: str
+    reason: str  # why it is accepted, for the reader (never compared)
     sandbox: Any = ANY
     rig: Any = ANY
 
@@ -39,72 +39,73 @@ ACCEPTED: list[Accepted] = [
         ("createArtifact",),
         "body.putUrl",
         "value",
-        "s3 artifacts: the sandbox stores the bytes itself and hands out a signed URL of its "
-        "own blob store (`<root>/sandbox/blobs/...?expires=&signature=`), where Taskcluster "
-        "hands out a presigned S3 URL (the rig: moto behind `<root>/public-bucket/...`). "
-        "Both take the PUT with the artifact's Content-Type; the scenario uploads through "
-        "either and compares the downloaded bytes.",
         sandbox="<root>/sandbox/blobs/*?expires=*&signature=*",
         rig="<root>/*-bucket/*X-Amz-Signature=*",
+        reason="""s3 artifacts: the sandbox stores the bytes itself and hands out a signed
+        URL of its own blob store (`<root>/sandbox/blobs/...?expires=&signature=`), where
+        Taskcluster hands out a presigned S3 URL (the rig: moto behind
+        `<root>/public-bucket/...`). Both take the PUT with the artifact's Content-Type;
+        the scenario uploads through either and compares the downloaded bytes.""",
     ),
     Accepted(
         ("getArtifact", "getLatestArtifact", "artifact", "latestArtifact"),
         "body.url",
         "value",
-        "s3 artifacts: the download URL is the sandbox's blob store (signed for private "
-        "names), not S3. The bytes behind both are compared by the scenario.",
         sandbox="<root>/sandbox/blobs/*",
         rig="<root>/*-bucket/*",
+        reason="""s3 artifacts: the download URL is the sandbox's blob store (signed for
+        private names), not S3. The bytes behind both are compared by the scenario.""",
     ),
     Accepted(
         ("getArtifact", "getLatestArtifact"),
         "headers.location",
         "value",
-        "s3 artifacts: the sandbox redirects to its blob store, with a root-relative "
-        "Location (`/sandbox/blobs/...`) so that jupyter-server-proxy on Binder can rewrite "
-        "it (see api._redirect); Taskcluster redirects to an absolute S3 URL.",
         sandbox="/sandbox/blobs/*",
         rig="<root>/*-bucket/*",
+        reason="""s3 artifacts: the sandbox redirects to its blob store, with a
+        root-relative Location (`/sandbox/blobs/...`) so that jupyter-server-proxy on
+        Binder can rewrite it (see downloads.redirect_to_artifact); Taskcluster redirects
+        to an absolute S3 URL.""",
     ),
     Accepted(
         ("upload",),
         "headers",
         "keys",
-        "The answer of an s3 upload (PUT to the putUrl) comes from S3 on Taskcluster, whose "
-        "empty 200 carries a Content-Type; the sandbox's blob store sends none. The status "
-        "is compared, and the bytes are, once downloaded.",
         sandbox=[],
         rig=["content-type"],
+        reason="""The answer of an s3 upload (PUT to the putUrl) comes from S3 on
+        Taskcluster, whose empty 200 carries a Content-Type; the sandbox's blob store sends
+        none. The status is compared, and the bytes are, once downloaded.""",
     ),
     Accepted(
         ("claimWork",),
         "body.tasks[].takenUntil",
         "value",
-        "Taskcluster's claimWork answers takenUntil in Postgres' text form "
-        "(`2026-11-28T22:24:08.17+00:00`); everywhere else, and in the sandbox, dates are "
-        "JavaScript's `...08.170Z`. Both parse to the same kind of date.",
         sandbox="<time>",
         rig="????-??-??T??:??:??*+00:00",
+        reason="""Taskcluster's claimWork answers takenUntil in Postgres' text form
+        (`2026-11-28T22:24:08.17+00:00`); everywhere else, and in the sandbox, dates are
+        JavaScript's `...08.170Z`. Both parse to the same kind of date.""",
     ),
     Accepted(
         ("claimWork", "reclaimTask"),
         "body*.credentials.certificate.issuer",
         "value",
-        "Task credentials are issued by the queue service's own client in Taskcluster "
-        "(`static/taskcluster/queue`); the sandbox has no separate services and issues them "
-        "from its root client. The credentials' name and scopes are compared.",
         sandbox="root",
         rig="static/taskcluster/queue",
+        reason="""Task credentials are issued by the queue service's own client in
+        Taskcluster (`static/taskcluster/queue`); the sandbox has no separate services and
+        issues them from its root client. The credentials' name and scopes are compared.""",
     ),
     Accepted(
         ("listArtifacts", "listLatestArtifacts", "artifactInfo", "latestArtifactInfo"),
         "body*",
         "keys",
-        "s3 artifacts created without a contentLength: the sandbox, which stores the bytes "
-        "itself, reports the size it stored (tests/test_security.py relies on it); "
-        "Taskcluster reports only a contentLength given to createArtifact, as S3 does not "
-        "tell the queue. Artifacts created with a contentLength agree.",
         sandbox=["contentLength"],
         rig=[],
+        reason="""s3 artifacts created without a contentLength: the sandbox, which stores
+        the bytes itself, reports the size it stored (tests/test_security_uploads.py relies on it);
+        Taskcluster reports only a contentLength given to createArtifact, as S3 does not
+        tell the queue. Artifacts created with a contentLength agree.""",
     ),
 ]

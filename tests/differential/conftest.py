@@ -16,7 +16,8 @@ from rig import require_rig, rig_options
 from tc_notebook.sandbox import QueueSettings, Sandbox
 
 from .accepted import ACCEPTED
-from .harness import TALLY, Comparison, Pair, Target, install_capture, remove_capture
+from .compare import TALLY
+from .harness import Comparison, Pair, Target, install_capture, remove_capture
 from .test_deadlines import before_deadline
 
 

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 import taskcluster
 
+from tc_notebook.terms import LIVE_LOG
+
 from .harness import Answer, Ids, Pair, Recorder, Target
 from .test_runs import claim, claimer
 
@@ -158,7 +160,7 @@ def resolved(t: Target, rec: Recorder, ids: Ids, task_id: str, run: taskcluster.
     claimed = claim(rec, "to resolve exception", claimer(t, ids, tq), ids, tq)
     run = t.queue(claimed["credentials"])
     rec("exception", run.reportException, excepted, 0, {"reason": "malformed-payload"})
-    rec("after exception", run.createArtifact, excepted, 0, "public/logs/live.log",
+    rec("after exception", run.createArtifact, excepted, 0, LIVE_LOG,
         artifact_body("reference", ids, url="https://example.com/log", contentType="text/plain"))
     rec("after exception", t.anonymous().listLatestArtifacts, excepted)
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import taskcluster
 
-from .harness import Ids, Pair, Recorder, Target, wait_for_state
+from .harness import Ids, Pair, Recorder, Scenario, Target, each_scenario, wait_for_state
 
 pytestmark = pytest.mark.differential
 
@@ -149,16 +149,9 @@ def depending(t: Target, rec: Recorder, ids: Ids) -> None:
         ids.definition(tq, dependencies=[second])).expect()
 
 
-def test_claiming(pair: Pair) -> None:
-    """claimWork, reclaimTask and reporting a completed run answer alike."""
-    pair.run(claiming)
-
-
-def test_resolving(pair: Pair) -> None:
-    """Failed, exception (with and without retry), rerun and cancel answer alike."""
-    pair.run(resolving)
-
-
-def test_depending(pair: Pair) -> None:
-    """Dependencies are satisfied alike, by completion or by any resolution."""
-    pair.run(depending)
+@each_scenario(claiming, resolving, depending)
+def test_worker_calls(pair: Pair, scenario: Scenario) -> None:
+    """Claiming (claimWork, reclaimTask, reporting a completed run), resolving
+    (failed, exception with and without retry, rerun, cancel) and depending
+    (dependencies satisfied by completion or by any resolution) answer alike."""
+    pair.run(scenario)

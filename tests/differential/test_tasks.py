@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .harness import Ids, Pair, Recorder, Target
+from .harness import Ids, Pair, Recorder, Scenario, Target, each_scenario
 
 pytestmark = pytest.mark.differential
 
@@ -109,16 +109,8 @@ def scheduling(t: Target, rec: Recorder, ids: Ids) -> None:
     rec("scope for another project", other_project.cancelTask, blocker)
 
 
-def test_creating(pair: Pair) -> None:
-    """createTask answers alike, errors included."""
-    pair.run(creating)
-
-
-def test_reading(pair: Pair) -> None:
-    """Reading tasks, groups and dependents answers alike, pages included."""
-    pair.run(reading)
-
-
-def test_scheduling(pair: Pair) -> None:
-    """scheduleTask / cancelTask / rerunTask answer alike in every state."""
-    pair.run(scheduling)
+@each_scenario(creating, reading, scheduling)
+def test_task_calls(pair: Pair, scenario: Scenario) -> None:
+    """createTask (errors included), reading tasks, groups and dependents (pages
+    included), and scheduleTask / cancelTask / rerunTask in every state answer alike."""
+    pair.run(scenario)

@@ -23,18 +23,18 @@ import pytest
 import requests
 import slugid
 import taskcluster
+from artifact_fixtures import click_private_link
+from helpers import wait_resolved
 from rig_worker import RigWorker
 from widget_helpers import run, until
-from worker_fixtures import RESOLVED, wait_for
 
 from tc_notebook.connection import Connection
+from tc_notebook.terms import BACKING_LOG, LIVE_LOG
 from tc_notebook.widgets import ArtifactList, StatusBadge
 from tc_notebook.widgets.artifacts import ICONS, human_size
 from tc_notebook.widgets.badge import STATE_COLOURS
 from tc_notebook.widgets.livelog import LiveLog
 
-LIVE_LOG = "public/logs/live.log"
-BACKING_LOG = "public/logs/live_backing.log"
 DATA = "public/data.bin"
 HELLO = "public/hello.txt"
 SECRET = "private/tc-notebook/secret.txt"
@@ -98,12 +98,7 @@ def create(conn: Connection, worker: RigWorker, script: str, **payload: Any) -> 
 
 def resolved(conn: Connection, task_id: str) -> dict:
     """The task's status once it is resolved (fails after TASK_SECONDS)."""
-
-    def probe() -> dict | None:
-        status = conn.queue.status(task_id)["status"]
-        return status if status["state"] in RESOLVED else None
-
-    return wait_for(probe, TASK_SECONDS, f"task {task_id} to resolve")
+    return wait_resolved(conn.queue, task_id, TASK_SECONDS)
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +149,7 @@ def test_badge_follows_a_task_to_completed_then_stops(conn, rig_worker, rig_s3_w
         badge = StatusBadge(conn, task_id)
         states = [badge.state]
         badge.observe(lambda change: states.append(change["new"]), "state")
+        badge.watch()  # as when shown: a badge polls once displayed or watched
         await until(lambda: badge.state == "running", timeout=TASK_SECONDS)
         assert conn.queue.status(task_id)["status"]["state"] == "running"
         assert STATE_COLOURS["running"] in badge.value and "RUNNING" in badge.value
@@ -263,12 +259,10 @@ def test_private_artifact_is_signed_at_click_time(conn, artifact_task, tmp_path)
         assert row["private"] and row["href"] == ""
         state = json.dumps(al.table.get_state(), default=repr)
         assert "bewit" not in state and al.signed_urls == []
-        sent: list[dict[str, Any]] = []
-        al.table.send = lambda content, buffers=None: sent.append(content)
         clicked = time.time()
-        al.table._handle_custom_msg({"type": "sign", "name": SECRET, "runId": 0, "id": "c1"}, [])
-        assert len(sent) == 1 and sent[0]["type"] == "signed" and sent[0]["id"] == "c1"
-        url = sent[0]["url"]
+        reply = click_private_link(al.table, SECRET, 0)
+        assert set(reply) == {"url"}, reply
+        url = reply["url"]
         assert "bewit=" in url and url.split("?")[0] == al.api_url(SECRET)
         assert al.last_signed["url"] == url and al.last_signed["signed"] >= clicked
         assert "bewit" not in json.dumps(al.table.get_state(), default=repr)
@@ -296,6 +290,7 @@ def test_live_log_streams_then_shows_the_final_log(conn, worker, gate):
     async def body():
         task_id = create(conn, worker, gate.wait('echo "streamed $((6 * 7))"'))
         log = LiveLog(conn, task_id)
+        log.watch()  # as when shown
         await until(lambda: "streamed 42" in log.lines, timeout=TASK_SECONDS)
         assert log.phase == "streaming"
         assert conn.queue.status(task_id)["status"]["state"] == "running"
@@ -322,6 +317,7 @@ def test_live_log_paints_lines_while_the_task_is_quiet(conn, rig_worker, gate):
     async def body():
         task_id = create(conn, rig_worker, gate.wait('echo "streamed $((6 * 7))"'))
         log = LiveLog(conn, task_id)
+        log.watch()  # as when shown
         await until(lambda: "streamed 42" in log.lines, timeout=TASK_SECONDS)
         await until(lambda: "streamed 42" in log._body.value, timeout=3)
         assert conn.queue.status(task_id)["status"]["state"] == "running"

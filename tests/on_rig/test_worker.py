@@ -11,20 +11,15 @@ from pathlib import Path
 import requests
 import slugid
 import taskcluster
+from helpers import wait_in, wait_until
 from rig import rig_options
 from rig_worker import RigWorker
-from worker_fixtures import (
-    BACKING_LOG,
-    LIVE_LOG,
-    RESOLVED,
-    artifact_info,
-    download,
-    process_gone,
-    wait_for,
-    wait_state,
-)
+from worker_fixtures import artifact_info, download, process_gone
 
+from tc_notebook.terms import BACKING_LOG, LIVE_LOG, RESOLVED
 from tc_notebook.tutorial import tutorial_task
+
+STATE_SECONDS = 60  # for a task on the rig to reach a state (the tutorial task: longer)
 
 
 def create(queue: taskcluster.Queue, task: dict) -> str:
@@ -32,13 +27,6 @@ def create(queue: taskcluster.Queue, task: dict) -> str:
     task_id = slugid.nice()
     queue.createTask(task_id, task)
     return task_id
-
-
-def wait_in(queue: taskcluster.Queue, task_id: str, states: tuple[str, ...],
-            timeout: float = 60) -> dict:
-    """Wait until the task's state is one of `states`; return its status."""
-    return wait_state(queue, task_id, lambda status: status["state"] in states, timeout,
-                      " or ".join(states))
 
 
 def test_tutorial_task_completes_and_its_artifacts_download(rig_worker, rig_queue, rig_anonymous):
@@ -68,7 +56,7 @@ def test_s3_artifacts_go_through_the_redirect(rig_s3_worker, rig_queue, rig_anon
         "artifacts": {"public/out.txt": {"type": "file", "path": "out.txt"}},
     }
     task_id = create(rig_queue, rig_s3_worker.task(payload))
-    assert wait_in(rig_queue, task_id, RESOLVED)["state"] == "completed"
+    assert wait_in(rig_queue, task_id, RESOLVED, STATE_SECONDS)["state"] == "completed"
     assert rig_anonymous.latestArtifactInfo(task_id, "public/out.txt")["storageType"] == "s3"
     url = rig_anonymous.buildUrl("getLatestArtifact", task_id, "public/out.txt")
     reply = requests.get(url, timeout=15)
@@ -83,8 +71,8 @@ def test_live_log_is_served_by_the_worker_while_running(rig_worker, rig_queue, r
     which streams the lines already printed; afterwards it links to the full log."""
     payload = {"command": ["/bin/sh", "-c", gate.wait("echo first line")], "maxRunTime": 60}
     task_id = create(rig_queue, rig_worker.task(payload))
-    wait_in(rig_queue, task_id, ("running",))
-    info = wait_for(lambda: artifact_info(rig_anonymous, task_id, LIVE_LOG), 30, "live.log")
+    wait_in(rig_queue, task_id, ("running",), STATE_SECONDS)
+    info = wait_until(lambda: artifact_info(rig_anonymous, task_id, LIVE_LOG), 30, "live.log")
     assert info["storageType"] == "reference"
     live_url = rig_anonymous.latestArtifact(task_id, LIVE_LOG)["url"]
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/log/[A-Za-z0-9_-]{32}", live_url), live_url
@@ -98,7 +86,7 @@ def test_live_log_is_served_by_the_worker_while_running(rig_worker, rig_queue, r
                 break
     assert rig_queue.status(task_id)["status"]["state"] == "running"
     gate.open()
-    assert wait_in(rig_queue, task_id, RESOLVED)["state"] == "completed"
+    assert wait_in(rig_queue, task_id, RESOLVED, STATE_SECONDS)["state"] == "completed"
     assert rig_anonymous.latestArtifactInfo(task_id, LIVE_LOG)["storageType"] == "link"
     assert "first line" in download(rig_anonymous, task_id, LIVE_LOG).decode()
     assert requests.get(live_url, timeout=10).status_code == 404
@@ -110,12 +98,12 @@ def test_cancel_kills_the_running_task(rig_worker, rig_queue, task_tmp):
     payload = {"command": ["/bin/sh", "-c", f"echo $$ > {pid_file}; exec sleep 300"],
                "maxRunTime": 600}
     task_id = create(rig_queue, rig_worker.task(payload))
-    wait_in(rig_queue, task_id, ("running",))
-    pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), 30, "pid"))
+    wait_in(rig_queue, task_id, ("running",), STATE_SECONDS)
+    pid = int(wait_until(lambda: pid_file.exists() and pid_file.read_text().strip(), 30, "pid"))
     rig_queue.cancelTask(task_id)
-    run = wait_in(rig_queue, task_id, ("exception",))["runs"][-1]
+    run = wait_in(rig_queue, task_id, ("exception",), STATE_SECONDS)["runs"][-1]
     assert run["reasonResolved"] == "canceled"
-    wait_for(lambda: process_gone(pid), 15, "the task's process to die")
+    wait_until(lambda: process_gone(pid), 15, "the task's process to die")
 
 
 def test_sigterm_reports_worker_shutdown_and_the_queue_retries(rig, rig_queue, gate):
@@ -125,7 +113,7 @@ def test_sigterm_reports_worker_shutdown_and_the_queue_retries(rig, rig_queue, g
     try:
         payload = {"command": ["/bin/sh", "-c", gate.wait("echo started")], "maxRunTime": 60}
         task_id = create(rig_queue, first.task(payload))
-        wait_in(rig_queue, task_id, ("running",))
+        wait_in(rig_queue, task_id, ("running",), STATE_SECONDS)
         first.signal(signal.SIGTERM)
         assert first.process.wait(45) == 0, first.log()[-3000:]
     finally:
@@ -143,7 +131,7 @@ def test_sigterm_reports_worker_shutdown_and_the_queue_retries(rig, rig_queue, g
     second.start()
     try:
         gate.open()
-        status = wait_in(rig_queue, task_id, RESOLVED)
+        status = wait_in(rig_queue, task_id, RESOLVED, STATE_SECONDS)
         assert (status["state"], len(status["runs"])) == ("completed", len(runs)), status
         assert status["runs"][-1]["workerId"] == second.worker_id
     except BaseException:
@@ -160,7 +148,7 @@ def test_a_second_sigterm_ends_the_wait_for_the_claim_under_way(rig):
     worker = RigWorker(rig).start()
     try:
         worker.signal(signal.SIGTERM)
-        wait_for(lambda: "stopping" in worker.log(), 10, "the worker to say it is stopping")
+        wait_until(lambda: "stopping" in worker.log(), 10, "the worker to say it is stopping")
         assert worker.process.poll() is None, "it did not wait for its claimWork"
         worker.signal(signal.SIGTERM)
         assert worker.process.wait(10) == 0, worker.log()[-3000:]

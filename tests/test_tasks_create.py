@@ -1,25 +1,27 @@
-"""createTask, task, status, task groups and dependencies."""
+"""createTask and reading tasks back: ping, the initial status, the definition
+with its defaults and normalized dates, 404s, queue identity
+(provisionerId/workerType and taskQueueId), idempotency, and the checks on
+dates, scopes and the schema.
+"""
 
 from __future__ import annotations
 
 import datetime
-import re
 
 import pytest
 import taskcluster
 from helpers import (
+    ISO_MS,
     claim_one,
-    create_and_claim,
     expect_error,
     from_now,
     make_queue,
     make_task,
     new_queue_id,
     new_task_id,
-    parse_date,
 )
 
-ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+from tc_notebook.timestamps import parse_time
 
 
 def test_ping(queue, anon, sandbox):
@@ -78,10 +80,10 @@ def test_task_definition_defaults(queue):
     assert task["metadata"] == definition["metadata"]
     for key in ("created", "deadline", "expires"):
         assert ISO_MS.match(task[key]), task[key]
-    drift = parse_date(task["deadline"]) - parse_date(definition["deadline"])
+    drift = parse_time(task["deadline"]) - parse_time(definition["deadline"])
     assert abs(drift) < datetime.timedelta(milliseconds=1)
-    expires = parse_date(task["expires"])
-    deadline = parse_date(task["deadline"])
+    expires = parse_time(task["expires"])
+    deadline = parse_time(task["deadline"])
     # expires defaults to deadline + 1 year
     assert datetime.timedelta(days=365) <= expires - deadline <= datetime.timedelta(days=366)
 
@@ -267,222 +269,6 @@ def test_schema_violation(queue, patch):
     expect_error(queue.createTask, task_id, make_task(**patch), status=400,
                  code="InputValidationError")
     expect_error(queue.status, task_id, status=404)
-
-
-class TestTaskGroups:
-    """Task groups: implicit creation, schedulerId, listing, pagination."""
-
-    def test_get_task_group(self, queue):
-        """getTaskGroup returns {taskGroupId, schedulerId, expires}."""
-        group = new_task_id()
-        queue.createTask(new_task_id(), make_task(taskGroupId=group, schedulerId="sched-a"))
-        res = queue.getTaskGroup(group)
-        assert res["taskGroupId"] == group
-        assert res["schedulerId"] == "sched-a"
-        assert ISO_MS.match(res["expires"]) or parse_date(res["expires"])
-
-    def test_unknown_group_is_404(self, queue):
-        """Unknown groups answer 404 for getTaskGroup and listTaskGroup."""
-        group = new_task_id()
-        expect_error(queue.getTaskGroup, group, status=404, code="ResourceNotFound")
-        expect_error(queue.listTaskGroup, group, status=404, code="ResourceNotFound")
-
-    def test_scheduler_id_conflict(self, queue):
-        """All tasks in a group must share schedulerId (409 otherwise)."""
-        group = new_task_id()
-        queue.createTask(new_task_id(), make_task(taskGroupId=group, schedulerId="sched-a"))
-        other = new_task_id()
-        expect_error(queue.createTask, other, make_task(taskGroupId=group,
-                                                        schedulerId="sched-b"),
-                     status=409, code="RequestConflict")
-        expect_error(queue.status, other, status=404)
-
-    def test_list_task_group_pagination(self, queue):
-        """listTaskGroup pages with limit; continuationToken is absent on the last page."""
-        group = new_task_id()
-        ids = set()
-        for _ in range(5):
-            tid = new_task_id()
-            ids.add(tid)
-            queue.createTask(tid, make_task(taskGroupId=group))
-        seen = []
-        pages = 0
-        token = None
-        while True:
-            query = {"limit": 2}
-            if token:
-                query["continuationToken"] = token
-            res = queue.listTaskGroup(group, query=query)
-            pages += 1
-            assert res["taskGroupId"] == group
-            assert res["schedulerId"] == "-"
-            assert len(res["tasks"]) <= 2
-            for item in res["tasks"]:
-                assert set(item) == {"status", "task"}
-                assert item["task"]["taskGroupId"] == group
-                seen.append(item["status"]["taskId"])
-            token = res.get("continuationToken")
-            if not token:
-                assert "continuationToken" not in res
-                break
-            assert pages < 10
-        assert pages == 3
-        assert sorted(seen) == sorted(ids)
-        full = queue.listTaskGroup(group)
-        assert "continuationToken" not in full
-        assert {t["status"]["taskId"] for t in full["tasks"]} == ids
-
-    def test_list_task_group_pagination_handler(self, queue):
-        """The client's paginationHandler loop terminates and sees every task."""
-        group = new_task_id()
-        ids = {new_task_id() for _ in range(3)}
-        for tid in ids:
-            queue.createTask(tid, make_task(taskGroupId=group))
-        seen = []
-        queue.listTaskGroup(group, paginationHandler=lambda r: seen.extend(
-            t["status"]["taskId"] for t in r["tasks"]), paginationLimit=1)
-        assert sorted(seen) == sorted(ids)
-
-    def test_bad_continuation_token(self, queue):
-        """An undecodable listTaskGroup token is a 400 InputError."""
-        group = new_task_id()
-        queue.createTask(new_task_id(), make_task(taskGroupId=group))
-        expect_error(queue.listTaskGroup, group, query={"continuationToken": "!!not-valid!!"},
-                     status=400, code="InputError")
-
-    def test_limit_must_be_numeric(self, queue):
-        """limit must match ^[0-9]+$."""
-        group = new_task_id()
-        queue.createTask(new_task_id(), make_task(taskGroupId=group))
-        expect_error(queue.listTaskGroup, group, query={"limit": "ten"}, status=400,
-                     code="InvalidRequestArguments")
-
-
-class TestDependencies:
-    """Dependencies, requires and listDependentTasks."""
-
-    def test_all_completed_waits_for_completion(self, queue, root_url):
-        """An all-completed dependent is scheduled only when the dependency completes."""
-        tq = new_queue_id()
-        dep_id, claim, worker = create_and_claim(queue, root_url, task_queue_id=tq)
-        child = new_task_id()
-        status = queue.createTask(child, make_task(tq, dependencies=[dep_id]))["status"]
-        assert status["state"] == "unscheduled"
-        assert status["runs"] == []
-        worker.reportCompleted(dep_id, 0)
-        status = queue.status(child)["status"]
-        assert status["state"] == "pending"
-        assert status["runs"][0]["reasonCreated"] == "scheduled"
-
-    def test_all_completed_blocked_by_failure(self, queue, root_url):
-        """A failed dependency leaves an all-completed dependent unscheduled."""
-        tq = new_queue_id()
-        dep_id, _, worker = create_and_claim(queue, root_url, task_queue_id=tq)
-        child = new_task_id()
-        queue.createTask(child, make_task(tq, dependencies=[dep_id]))
-        worker.reportFailed(dep_id, 0)
-        assert queue.status(child)["status"]["state"] == "unscheduled"
-
-    def test_all_resolved_scheduled_by_failure(self, queue, root_url):
-        """An all-resolved dependent is scheduled by any resolution."""
-        tq = new_queue_id()
-        dep_id, _, worker = create_and_claim(queue, root_url, task_queue_id=tq)
-        child = new_task_id()
-        queue.createTask(child, make_task(tq, dependencies=[dep_id], requires="all-resolved"))
-        assert queue.status(child)["status"]["state"] == "unscheduled"
-        worker.reportFailed(dep_id, 0)
-        status = queue.status(child)["status"]
-        assert status["state"] == "pending"
-        assert status["runs"][0]["reasonCreated"] == "scheduled"
-
-    def test_retried_exception_is_not_a_resolution(self, queue, root_url):
-        """worker-shutdown with retries left does not unblock all-resolved dependents."""
-        tq = new_queue_id()
-        dep_id, _, worker = create_and_claim(queue, root_url, task_queue_id=tq)
-        child = new_task_id()
-        queue.createTask(child, make_task(tq, dependencies=[dep_id], requires="all-resolved"))
-        worker.reportException(dep_id, 0, {"reason": "worker-shutdown"})
-        assert queue.status(dep_id)["status"]["state"] == "pending"
-        assert queue.status(child)["status"]["state"] == "unscheduled"
-
-    def test_waits_for_all_dependencies(self, queue, root_url):
-        """A dependent with two dependencies waits for both."""
-        tq = new_queue_id()
-        a, claim_a, worker_a = create_and_claim(queue, root_url, task_queue_id=tq)
-        b, claim_b, worker_b = create_and_claim(queue, root_url, task_queue_id=tq)
-        child = new_task_id()
-        queue.createTask(child, make_task(tq, dependencies=[a, b]))
-        worker_a.reportCompleted(a, 0)
-        assert queue.status(child)["status"]["state"] == "unscheduled"
-        worker_b.reportCompleted(b, 0)
-        assert queue.status(child)["status"]["state"] == "pending"
-
-    def test_created_after_dependency_completed(self, queue, root_url):
-        """Depending on an already completed task schedules immediately."""
-        dep_id, _, worker = create_and_claim(queue, root_url)
-        worker.reportCompleted(dep_id, 0)
-        child = new_task_id()
-        status = queue.createTask(child, make_task(dependencies=[dep_id]))["status"]
-        assert status["state"] == "pending"
-
-    def test_missing_dependency(self, queue):
-        """An unknown dependency is a 400 InputError and the task is not kept."""
-        child = new_task_id()
-        expect_error(queue.createTask, child, make_task(dependencies=[new_task_id()]),
-                     status=400, code="InputError")
-        expect_error(queue.status, child, status=404)
-
-    def test_dependency_expiring_before_deadline(self, queue):
-        """A dependency with expires < this deadline is a 400 InputError."""
-        dep = new_task_id()
-        queue.createTask(dep, make_task(deadline=from_now(hours=1), expires=from_now(hours=1)))
-        child = new_task_id()
-        expect_error(queue.createTask, child,
-                     make_task(dependencies=[dep], deadline=from_now(hours=2)),
-                     status=400, code="InputError")
-        expect_error(queue.status, child, status=404)
-
-    def test_self_dependency_needs_schedule_task(self, queue):
-        """A task depending on itself stays unscheduled until scheduleTask."""
-        task_id = new_task_id()
-        status = queue.createTask(task_id, make_task(dependencies=[task_id]))["status"]
-        assert status["state"] == "unscheduled"
-        assert status["runs"] == []
-        status = queue.scheduleTask(task_id)["status"]
-        assert status["state"] == "pending"
-        assert status["runs"][0]["reasonCreated"] == "scheduled"
-
-    def test_list_dependent_tasks_pagination(self, queue):
-        """listDependentTasks pages with limit and continuationToken."""
-        dep = new_task_id()
-        queue.createTask(dep, make_task())
-        children = set()
-        for _ in range(3):
-            child = new_task_id()
-            children.add(child)
-            queue.createTask(child, make_task(dependencies=[dep]))
-        res = queue.listDependentTasks(dep)
-        assert res["taskId"] == dep
-        assert "continuationToken" not in res
-        assert {t["status"]["taskId"] for t in res["tasks"]} == children
-        for item in res["tasks"]:
-            assert item["task"]["dependencies"] == [dep]
-        first = queue.listDependentTasks(dep, query={"limit": 2})
-        assert len(first["tasks"]) == 2
-        assert first.get("continuationToken")
-        second = queue.listDependentTasks(
-            dep, query={"limit": 2, "continuationToken": first["continuationToken"]})
-        assert len(second["tasks"]) == 1
-        assert "continuationToken" not in second
-        assert {t["status"]["taskId"] for t in first["tasks"] + second["tasks"]} == children
-
-    def test_list_dependent_tasks_empty_and_unknown(self, queue):
-        """No dependents gives an empty list; an unknown task is 404."""
-        task_id = new_task_id()
-        queue.createTask(task_id, make_task())
-        assert queue.listDependentTasks(task_id)["tasks"] == []
-        expect_error(queue.listDependentTasks, new_task_id(), status=404,
-                     code="ResourceNotFound")
 
 
 def test_from_now_json_definition_roundtrip(queue):

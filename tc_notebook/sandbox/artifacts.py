@@ -1,0 +1,195 @@
+"""Artifacts: createArtifact and finishArtifact, the links followed to the
+artifact a download serves, its download URL, and the lists and entries of
+artifactInfo and listArtifacts. Their bytes are the `BlobStore`'s."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from ..timestamps import iso, now, parse_time
+from .blobs import BlobStore
+from .errors import APIError
+from .paging import decode_token, encode_token, page_size
+from .runs import Runs, conflict, not_found
+from .scopes import Authorize
+from .tasks import CREATED_DRIFT
+
+ARTIFACT_AFTER_EXCEPTION = timedelta(minutes=25)
+DETAILS = ("url", "artifact", "reason", "message")  # what each storage type adds
+
+
+def _check_replacement(old: dict[str, Any], new: dict[str, Any]) -> None:
+    """An artifact is replaced only by a like one (or a reference by a link)."""
+    same_type = old["contentType"] == new["contentType"] or new["storageType"] == "link"
+    later = new["expires"] >= old["expires"]
+    kinds = (old["storageType"], new["storageType"])
+    same = kinds[0] == kinds[1] and old["details"] == new["details"]
+    allowed = same or kinds in (("reference", "reference"), ("reference", "link"))
+    if not (same_type and later and allowed):
+        raise conflict("Artifact `{{name}}` already exists with other properties", name=new["name"])
+
+
+def artifact_entry(artifact: dict[str, Any]) -> dict[str, Any]:
+    """The `{storageType, name, expires, contentType, contentLength?}` entry."""
+    entry = {key: artifact[key] for key in ("storageType", "name", "expires", "contentType")}
+    if artifact["contentLength"] is not None:
+        entry["contentLength"] = artifact["contentLength"]
+    return entry
+
+
+class ArtifactService:
+    """The artifact entries of the queue."""
+
+    def __init__(self, runs: Runs, blobs: BlobStore) -> None:
+        self.runs = runs
+        self.store = runs.store
+        self.blobs = blobs
+
+    def _check_run_accepts(self, task_id: str, run_id: int, expires: str) -> None:
+        """The run exists, was claimed, and is running (or ended exception
+        recently); the artifact does not outlive its task."""
+        task = self.store.task(task_id)
+        if task is None:
+            raise APIError("InputError", "Task not found")
+        if run_id >= len(task["runs"]):
+            raise APIError("InputError", "Run not found")
+        run = task["runs"][run_id]
+        if "workerGroup" not in run:
+            raise APIError("InputError", "Run was not claimed by a worker")
+        if expires > task["definition"]["expires"]:
+            raise APIError("InputError", "Artifact expires after its task")
+        recently_excepted = (
+            run["state"] == "exception"
+            and parse_time(run["resolved"]) > now() - ARTIFACT_AFTER_EXCEPTION
+        )
+        if run["state"] != "running" and not recently_excepted:
+            raise conflict(
+                "Artifacts cannot be created for a task after it is resolved, "
+                "unless it is resolved 'exception', and even in this case only "
+                "up to 25 min past its resolution."
+            )
+
+    def create_artifact(self, task_id: str, run_id: int, name: str, body: dict[str, Any]) -> dict:
+        """createArtifact for the s3, reference, link and error storage types."""
+        if parse_time(body["expires"]) < now() - CREATED_DRIFT:
+            raise APIError("InputError", "Expires must be in the future")
+        expires = iso(parse_time(body["expires"]))
+        self._check_run_accepts(task_id, run_id, expires)
+        storage = body["storageType"]
+        if storage == "object":
+            raise APIError(
+                "InputError",
+                "The sandbox has no object service: use the s3 "
+                "storage type, which it stores itself",
+            )
+        artifact = {
+            "taskId": task_id,
+            "runId": run_id,
+            "name": name,
+            "storageType": storage,
+            "contentType": body.get("contentType", "application/binary"),
+            "contentLength": body.get("contentLength"),
+            "expires": expires,
+            "present": True,
+            "details": {key: body[key] for key in DETAILS if key in body},
+        }
+        with self.store.transaction():
+            old = self.store.artifact(task_id, run_id, name)
+            if old is not None:
+                _check_replacement(old, artifact)
+                if storage == "s3" and old["storageType"] == "s3":
+                    artifact["contentLength"] = old["contentLength"]
+            self.store.put_artifact(artifact)
+        if storage != "s3":
+            return {"storageType": storage}
+        put_url, put_expires = self.blobs.put_url(task_id, run_id, name)
+        return {
+            "storageType": "s3",
+            "putUrl": put_url,
+            "expires": put_expires,
+            "contentType": artifact["contentType"],
+        }
+
+    def finish_artifact(self, task_id: str, run_id: int, name: str) -> None:
+        """finishArtifact: only object artifacts can be finished, and the sandbox has none."""
+        if self.store.artifact(task_id, run_id, name) is None:
+            raise not_found("Artifact not found")
+        raise APIError("InputError", "Only object artifacts can be finished")
+
+    def _latest_run_id(self, task_id: str) -> int:
+        """The id of a task's last run; 404 when the task or its runs are missing."""
+        task = self.runs.require_task(task_id)
+        if not task["runs"]:
+            raise not_found("Task `{{taskId}}` has no runs", taskId=task_id)
+        return len(task["runs"]) - 1
+
+    def _present(self, task_id: str, run_id: int, name: str) -> dict[str, Any]:
+        artifact = self.store.artifact(task_id, run_id, name)
+        if artifact is None or not artifact["present"]:
+            raise not_found("Artifact not found")
+        return artifact
+
+    def resolve_artifact(
+        self, task_id: str, run_id: int | None, name: str, authorize: Authorize
+    ) -> dict[str, Any]:
+        """Follow links to the artifact a download should serve. Before each
+        step, the caller must hold `queue:get-artifact:<name>` for every name
+        on the way so far; every step must be present and unexpired."""
+        names = [name]
+        if run_id is None:
+            authorize(names=names)
+            run_id = self._latest_run_id(task_id)
+        while True:
+            authorize(names=names)
+            artifact = self._present(task_id, run_id, name)
+            expires = artifact["expires"]
+            if expires < iso(now()):
+                raise APIError(
+                    "ResourceExpired", "Artifact expired at {{expires}}", expires=expires
+                )
+            if artifact["storageType"] != "link":
+                return artifact
+            name = artifact["details"]["artifact"]
+            if name in names:
+                raise APIError("InputError", "Artifact leads to a link cycle")
+            names.append(name)
+
+    def download_url(self, artifact: dict[str, Any]) -> str:
+        """Where the bytes of an s3 or reference artifact are fetched from."""
+        if artifact["storageType"] == "reference":
+            return artifact["details"]["url"]
+        return self.blobs.get_url(artifact["taskId"], artifact["runId"], artifact["name"])
+
+    def list_artifacts(
+        self, task_id: str, run_id: int | None, token: str | None, limit: str | None
+    ) -> dict:
+        """listArtifacts / listLatestArtifacts, paged by name."""
+        latest = self._latest_run_id(task_id)
+        if run_id is None:
+            run_id = latest
+        elif run_id > latest:
+            raise not_found(
+                "Run {{runId}} not found on task `{{taskId}}`", runId=run_id, taskId=task_id
+            )
+        after = decode_token(token)
+        start = (
+            after[2]
+            if isinstance(after, list)
+            and len(after) == 3
+            and after[:2] == [task_id, run_id]
+            and isinstance(after[2], str)
+            else None
+        )
+        size = page_size(limit)
+        rows = self.store.artifacts(task_id, run_id, start, size + 1)
+        reply: dict[str, Any] = {"artifacts": [artifact_entry(a) for a in rows[:size]]}
+        if len(rows) > size:
+            reply["continuationToken"] = encode_token([task_id, run_id, rows[size - 1]["name"]])
+        return reply
+
+    def artifact_info(self, task_id: str, run_id: int | None, name: str) -> dict:
+        """artifactInfo / latestArtifactInfo: the entry, links not followed."""
+        if run_id is None:
+            run_id = self._latest_run_id(task_id)
+        return artifact_entry(self._present(task_id, run_id, name))

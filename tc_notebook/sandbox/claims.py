@@ -1,0 +1,203 @@
+"""The worker's side of a run: claimWork long polls (woken when a task of
+their queue becomes pending), claimTask, reclaimTask, the reports that
+resolve a run, and the temporary credentials each claim comes with."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import taskcluster
+
+from ..timestamps import iso, iso_in, now, parse_time
+from .limits import Slots
+from .runs import (
+    Runs,
+    conflict,
+    find_run,
+    refuse_past_deadline,
+    running_run,
+    status_of,
+    status_reply,
+)
+from .scopes import Authorize
+from .settings import QueueSettings
+from .store import ROOT_CLIENT_ID
+
+# A run reported exception for these reasons is retried, with this reasonCreated.
+RETRYING_REASONS = {"worker-shutdown": "retry", "intermittent-task": "task-retry"}
+
+
+def _worker(claim: dict[str, Any]) -> dict[str, str]:
+    """`{workerGroup, workerId}` of a claim request or a claimed run."""
+    return {"workerGroup": claim["workerGroup"], "workerId": claim["workerId"]}
+
+
+class ClaimService:
+    """claimWork, claimTask, reclaimTask and the reports, on one `Runs`; the
+    long polls wake on its transitions to pending."""
+
+    def __init__(self, runs: Runs, settings: QueueSettings) -> None:
+        self.runs = runs
+        self.store = runs.store
+        self.settings = settings
+        self.long_polls = Slots("long polls (claimWork)", settings.max_long_polls)
+        self._stopped = False  # see stop()
+        self._waiters: dict[str, set[asyncio.Future]] = {}
+        runs.transition_listeners.append(self._wake_when_pending)
+
+    # -- long polls --------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _waiter(self, task_queue_id: str) -> Iterator[asyncio.Future]:
+        """A future resolved when `task_queue_id` gets pending work; its
+        bookkeeping is gone when the block ends."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(task_queue_id, set()).add(waiter)
+        try:
+            yield waiter
+        finally:
+            waiters = self._waiters.get(task_queue_id)
+            if waiters is not None:
+                waiters.discard(waiter)
+                if not waiters:
+                    del self._waiters[task_queue_id]
+
+    @property
+    def waited_on(self) -> list[str]:
+        """Task queues that long polls are waiting on now."""
+        return sorted(self._waiters)
+
+    def _wake(self, task_queue_id: str) -> None:
+        for waiter in self._waiters.pop(task_queue_id, set()):
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _wake_when_pending(self, _event: str, status: dict[str, Any]) -> None:
+        """A transition listener: a task that becomes pending wakes its queue's polls."""
+        if status["state"] == "pending":
+            self._wake(status["taskQueueId"])
+
+    def stop(self) -> None:
+        """The sandbox is stopping: claimWork answers no tasks from now on, and
+        the long polls waiting now answer at once (so that its worker, told to
+        stop, neither waits for them nor claims the retries of its own runs)."""
+        self._stopped = True
+        for task_queue_id in list(self._waiters):
+            self._wake(task_queue_id)
+
+    # -- claims ------------------------------------------------------------
+
+    def _credentials(self, task: dict[str, Any], run: dict[str, Any]) -> dict[str, str]:
+        """Temporary credentials for a claimed run, named after the run and its
+        worker and valid until the claim ends: the task's scopes and those to
+        reclaim and resolve the run and to create its artifacts."""
+        task_id, run_id = task["taskId"], run["runId"]
+        until = parse_time(run["takenUntil"])
+        name = (
+            f"task-client/{task_id}/{run_id}/on/{run['workerGroup']}/{run['workerId']}"
+            f"/until/{int(until.timestamp())}"
+        )
+        scopes = [
+            f"queue:reclaim-task:{task_id}/{run_id}",
+            f"queue:resolve-task:{task_id}/{run_id}",
+            f"queue:create-artifact:{task_id}/{run_id}",
+            *task["definition"]["scopes"],
+        ]
+        issued = taskcluster.createTemporaryCredentials(
+            ROOT_CLIENT_ID, self.store.root_token, now(), until, scopes, name=name
+        )
+        return {**issued, "accessToken": issued["accessToken"].decode()}
+
+    def _claim(self, task: dict[str, Any], request: dict[str, Any]) -> dict:
+        """Claim the task's last run for the worker of a claim request."""
+        run = task["runs"][-1]
+        taken_until = iso_in(self.settings.claim_timeout)
+        run.update(state="running", **_worker(request), takenUntil=taken_until, started=iso(now()))
+        task["takenUntil"] = taken_until
+        self.runs.save(task, "task-running")
+        return {
+            "status": status_of(task),
+            "runId": run["runId"],
+            **_worker(request),
+            "takenUntil": taken_until,
+            "task": task["definition"],
+            "credentials": self._credentials(task, run),
+        }
+
+    def _claim_pending(self, task_queue_id: str, body: dict[str, Any]) -> list[dict]:
+        claims = []
+        with self.store.transaction():
+            for task_id in self.store.pending_task_ids(task_queue_id, body["tasks"]):
+                task = self.store.task(task_id)
+                claims.append(self._claim(task, body))
+        return claims
+
+    async def claim_work(
+        self, task_queue_id: str, body: dict[str, Any], authorize: Authorize
+    ) -> dict:
+        """claimWork: claim up to `tasks` tasks, waiting for some if none are pending."""
+        authorize(taskQueueId=task_queue_id, **_worker(body))
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.settings.claim_work_wait
+        with self.long_polls.hold():
+            while True:
+                if self._stopped:
+                    return {"tasks": []}
+                with self._waiter(task_queue_id) as waiter:
+                    claims = self._claim_pending(task_queue_id, body)
+                    remaining = give_up - loop.time()
+                    if claims or remaining <= 0:
+                        return {"tasks": claims}
+                    try:
+                        await asyncio.wait_for(waiter, remaining)
+                    except asyncio.TimeoutError:
+                        return {"tasks": []}
+
+    def claim_task(
+        self, task_id: str, run_id: int, body: dict[str, Any], authorize: Authorize
+    ) -> dict:
+        """claimTask (deprecated): claim one given pending run."""
+        task = self.runs.require_task(task_id)
+        d = task["definition"]
+        authorize(provisionerId=d["provisionerId"], workerType=d["workerType"], **_worker(body))
+        with self.store.transaction():
+            run = find_run(task, run_id)
+            refuse_past_deadline(task, "is past its deadline")
+            if run["state"] != "pending" or run_id != len(task["runs"]) - 1:
+                raise conflict(
+                    "Run {{runId}} on task `{{taskId}}` is already claimed or resolved",
+                    runId=run_id,
+                    taskId=task_id,
+                )
+            return self._claim(task, body)
+
+    def reclaim_task(self, task_id: str, run_id: int) -> dict:
+        """reclaimTask: extend a claim and hand out fresh credentials."""
+        task = self.runs.require_task(task_id)
+        with self.store.transaction():
+            run = running_run(task, run_id)
+            refuse_past_deadline(task, "is past its deadline")
+            taken_until = iso_in(self.settings.claim_timeout)
+            run["takenUntil"] = task["takenUntil"] = taken_until
+            self.runs.save(task, "task-reclaimed")
+        return {
+            "status": status_of(task),
+            "runId": run_id,
+            **_worker(run),
+            "takenUntil": taken_until,
+            "credentials": self._credentials(task, run),
+        }
+
+    def report(self, task_id: str, run_id: int, state: str, reason: str) -> dict:
+        """reportCompleted / reportFailed / reportException."""
+        task = self.runs.require_task(task_id)
+        with self.store.transaction():
+            run = find_run(task, run_id)
+            if run["state"] == state and run.get("reasonResolved") == reason:
+                return status_reply(task)
+            running_run(task, run_id)
+            self.runs.resolve_run(task, run, state, reason, retry_as=RETRYING_REASONS.get(reason))
+        return status_reply(task)
