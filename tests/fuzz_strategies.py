@@ -11,7 +11,7 @@ import datetime
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from fuzz_helpers import Raw, dumps, inline_refs, nested
+from fuzz_requests import Raw, dumps, inline_refs, nested
 from fuzz_world import GEN_QUEUE, RUN_QUEUE
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st

@@ -1,7 +1,8 @@
 """The fuzz suite's sandbox, the tasks its cases point at, and `Fuzz`, which
 sends the cases and checks every answer. The suite is tests/test_fuzz_*.py; what
-it sends is in fuzz_strategies.py; raw HTTP, the secrets and the ledger in
-fuzz_helpers.py; its fixtures (`fuzz_sandbox`, `fuzz`) in conftest.py.
+it sends is in fuzz_strategies.py; JSON text and raw HTTP in fuzz_requests.py; the
+secrets and the ledger in fuzz_checks.py; its fixtures (`fuzz_sandbox`, `fuzz`) in
+conftest.py.
 
 The suite fuzzes a live sandbox over loopback HTTP: generated and mutated task
 and artifact bodies, malformed URL parameters and queries on every entry of
@@ -42,17 +43,8 @@ from typing import Any
 import mohawk
 import pytest
 import taskcluster
-from fuzz_helpers import (
-    API,
-    Answer,
-    Incidents,
-    Ledger,
-    b64_json,
-    error_format_problem,
-    exchange,
-    leaks,
-    send,
-)
+from fuzz_checks import Incidents, Ledger, error_format_problem, leaks
+from fuzz_requests import API, Answer, b64_json, exchange, send
 from helpers import claim_one, make_queue, make_task, new_task_id, s3_artifact
 
 from tc_notebook.sandbox import api

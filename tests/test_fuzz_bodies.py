@@ -11,7 +11,7 @@ import datetime
 from typing import Any
 
 import pytest
-from fuzz_helpers import API, dumps, jsonschema_objects, nested
+from fuzz_requests import API, dumps, jsonschema_objects, nested
 from fuzz_strategies import (
     FUZZ,
     JSON_VALUES,

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fuzz_helpers import API, Raw, dumps, nested
+from fuzz_requests import API, Raw, dumps, nested
 from fuzz_strategies import FUZZ, _iso
 from fuzz_world import EMPTY_QUEUE, GEN_QUEUE, Fuzz, World, _target
 from helpers import make_task, new_task_id

@@ -6,7 +6,7 @@ ping after each. The sandbox, and what every answer is checked for: fuzz_world.p
 
 from __future__ import annotations
 
-from fuzz_helpers import API
+from fuzz_requests import API
 from fuzz_world import Fuzz
 
 

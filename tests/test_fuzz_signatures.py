@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import mohawk
-from fuzz_helpers import API, Raw, b64_json, dumps, expected_header_mac, nested, url_as_signed
+from fuzz_checks import expected_header_mac, url_as_signed
+from fuzz_requests import API, Raw, b64_json, dumps, nested
 from fuzz_strategies import FUZZ, HAWK_CHARS, NASTY_VALUES, _now
 from fuzz_world import GEN_QUEUE, Fuzz, World
 from helpers import make_task, new_task_id

@@ -11,7 +11,8 @@ import urllib.parse
 from typing import Any
 
 import mohawk
-from fuzz_helpers import API, b64_json, expected_bewit_mac, make_bewit, nested
+from fuzz_checks import expected_bewit_mac
+from fuzz_requests import API, b64_json, make_bewit, nested
 from fuzz_strategies import FUZZ, HAWK_CHARS, NASTY_VALUES, _now
 from fuzz_world import Fuzz, _match, _target
 from hypothesis import given, settings

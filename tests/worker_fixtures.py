@@ -42,6 +42,12 @@ def epoch(value: str) -> float:
     return parse_time(value).timestamp()
 
 
+def only_run(status: dict) -> dict:
+    """The single run of a task that must have exactly one."""
+    assert len(status["runs"]) == 1, status["runs"]
+    return status["runs"][0]
+
+
 # -- tasks -----------------------------------------------------------------------
 
 
@@ -54,6 +60,11 @@ def sh(script: str) -> list[str]:
     return ["/bin/sh", "-c", script]
 
 
+def expires(delay: str = "1 day") -> str:
+    """An artifact expiry `delay` from now."""
+    return taskcluster.fromNowJSON(delay)
+
+
 def task_definition(payload: dict, task_queue_id: str | None = None, **fields: Any) -> dict:
     """A task for the sandbox worker (its queue unless told; `fields` added or replaced)."""
     task: dict[str, Any] = {
@@ -63,9 +74,9 @@ def task_definition(payload: dict, task_queue_id: str | None = None, **fields: A
         "payload": payload,
         "metadata": {
             "name": "worker test task",
-            "description": "created by tests/test_worker.py",
+            "description": "created by tests/test_worker_*.py",
             "owner": "tests@example.com",
-            "source": "https://example.com/tc-notebook/tests/test_worker.py",
+            "source": "https://example.com/tc-notebook/tests/worker_fixtures.py",
         },
     }
     task.update(fields)
