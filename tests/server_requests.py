@@ -1,14 +1,17 @@
 """Counting the requests a sandbox answers, from its request log (the
 `aiohttp.access` logger): what a widget still asks after it is closed.
 
-The sandbox logs a request once it has answered it, so a request under way
-when counting starts (or stops) lands in the count that follows: wait for the
-widget's own requests with a condition before comparing counts."""
+The sandbox logs a request once it has answered it, with the seconds it took:
+a request that began before counting started is left out (a previous test's
+widget may still be answered after it closed); one under way when counting
+stops lands in no count, so wait for a widget's own requests with a condition
+before comparing counts."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 
 
@@ -19,10 +22,12 @@ class RequestCount(logging.Handler):
         super().__init__(logging.INFO)
         self.fragment = fragment
         self.paths: list[str] = []
+        self.since = time.time()
 
     def emit(self, record: logging.LogRecord) -> None:
-        method, path = record.args[0], record.args[1]
-        if self.fragment in path:
+        method, path, _status, seconds = record.args
+        begun = record.created - float(seconds)
+        if self.fragment in path and begun >= self.since:
             self.paths.append(f"{method} {path}")
 
     def __len__(self) -> int:
