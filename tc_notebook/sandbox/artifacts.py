@@ -164,7 +164,9 @@ class ArtifactService:
     def list_artifacts(
         self, task_id: str, run_id: int | None, token: str | None, limit: str | None
     ) -> dict:
-        """listArtifacts / listLatestArtifacts, paged by name."""
+        """listArtifacts / listLatestArtifacts, paged by name. A token that is
+        not one of this list's starts it over; `limit=0` is an empty page
+        without a token (a 500 in Taskcluster)."""
         latest = self._latest_run_id(task_id)
         if run_id is None:
             run_id = latest
@@ -184,7 +186,7 @@ class ArtifactService:
         size = page_size(limit)
         rows = self.store.artifacts(task_id, run_id, start, size + 1)
         reply: dict[str, Any] = {"artifacts": [artifact_entry(a) for a in rows[:size]]}
-        if len(rows) > size:
+        if size and len(rows) > size:
             reply["continuationToken"] = encode_token([task_id, run_id, rows[size - 1]["name"]])
         return reply
 

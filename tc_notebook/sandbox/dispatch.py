@@ -6,7 +6,9 @@ parsed, the scopes of entries whose scopes need only the URL, parameter and
 query checks, input validation, the handler (which checks the other entries'
 scopes), and output validation when enabled. Credentials are verified when
 scopes are first checked, so an invalid body or an unknown task may answer
-before a 401.
+before a 401. As Taskcluster's services, it answers `HEAD` as the `GET`
+without its body, `OPTIONS` with the path's methods, and every answer with
+CORS and no-caching headers.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-from aiohttp.http_exceptions import BadHttpMessage
 
 from ..timestamps import iso, now
-from . import keys, strict_json
+from . import keys
 from . import scopes as scope_rules
 from .auth import Authenticator, Caller
+from .body import BodyError, parse_body, read_body
 from .errors import APIError, error_response, internal_error
 from .queue import QueueService
 from .schemas import SchemaSet, own_schemas
@@ -44,6 +46,18 @@ PARAM_PATTERNS = {
 WILDCARD_PARAMS = {"taskQueueId", "name"}  # may hold raw slashes
 MAX_RUN_ID_DIGITS = 9  # a longer runId names no run, and would not fit SQLite
 SMALL_BODY = 64 * 1024  # request-body limit of every entry but createTask
+
+# The headers of every answer of Taskcluster's API (as the rig sends them).
+API_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Max-Age": "900",
+    "Access-Control-Allow-Methods": "OPTIONS,GET,HEAD,POST,PUT,DELETE,TRACE,CONNECT",
+    "Access-Control-Request-Method": "*",
+    "Access-Control-Allow-Headers": (
+        "X-Requested-With,Content-Type,Authorization,Accept,Origin,Cache-Control"
+    ),
+    "Cache-Control": "no-store no-cache must-revalidate",
+}
 
 Reply = dict[str, Any] | web.StreamResponse | None
 Handler = Callable[["Call"], Awaitable[Reply]]
@@ -168,24 +182,6 @@ def _is_port(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 5 and 0 < int(text) < 65536
 
 
-def _too_large(limit: int) -> APIError:
-    return APIError("InputTooLarge", "Request body is larger than {{limit}} bytes", limit=limit)
-
-
-async def _read_body(request: web.Request, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise _too_large(limit)
-    body = bytearray()
-    try:
-        async for chunk in request.content.iter_chunked(64 * 1024):
-            body += chunk
-            if len(body) > limit:
-                raise _too_large(limit)
-    except (BadHttpMessage, ConnectionResetError) as exc:
-        raise APIError("MalformedPayload", "The request body was cut short or malformed") from exc
-    return bytes(body)
-
-
 def _check_query(entry: Entry, query: dict[str, str]) -> None:
     unknown = sorted(set(query) - set(entry.query) - {"bewit"})
     if unknown:
@@ -221,27 +217,6 @@ def _fill_defaults(schema: dict[str, Any], payload: Any) -> None:
                 payload[key] = json.loads(json.dumps(spec["default"]))
 
 
-def _parse_body(entry: Entry, request: web.Request, body: bytes) -> Any:
-    """The request body as JSON, parsed before anything else is checked; an
-    empty body, or one that is not `application/json`, reads as `{}` (the
-    input schema check then refuses the latter)."""
-    if entry.input is None:
-        # Bodies of entries without input are ignored, but for the legacy
-        # `{"success": false}` of reportCompleted.
-        try:
-            return strict_json.loads(body) if body else {}
-        except ValueError:
-            return {}
-    if not body or request.content_type != "application/json":
-        return {}
-    try:
-        return strict_json.loads(body)
-    except ValueError as exc:
-        raise APIError(
-            "MalformedPayload", "Failed to parse JSON: {{error}}", error=str(exc)
-        ) from exc
-
-
 def _validate_input(entry: Entry, request: web.Request, body: bytes, payload: Any) -> None:
     """Check the parsed body against the entry's input schema, filling in the
     schema's top-level defaults first (error answers show the payload so)."""
@@ -249,7 +224,9 @@ def _validate_input(entry: Entry, request: web.Request, body: bytes, payload: An
         return
     if body and request.content_type != "application/json":
         raise APIError(
-            "MalformedPayload", "Payload must be JSON with content-type: application/json"
+            "MalformedPayload",
+            "Payload must be JSON with content-type: application/json got content-type: {{type}}",
+            type=request.headers.get("Content-Type", "undefined"),
         )
     schema_id = SCHEMA_PREFIX + entry.input
     schemas = own_schemas()
@@ -274,25 +251,49 @@ def _json_body(reply: Reply) -> tuple[Any, web.StreamResponse | None]:
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
     """Serve one request under `/api/queue/v1/` with the application's entries."""
+    response = await _serve(request)
+    if not response.prepared:
+        response.headers.update(API_HEADERS)
+    return response
+
+
+def _no_entry(request: web.Request, raw_path: str, moment: str) -> web.Response:
+    error = APIError(
+        "ResourceNotFound",
+        "No such API entry: {{method}} {{path}}",
+        method=request.method,
+        path=raw_path,
+    )
+    return error_response(error, "unknown", moment)
+
+
+def _options(request: web.Request, raw_path: str, moment: str) -> web.Response:
+    """OPTIONS: the methods of the entries the path names (200), as Express answers."""
+    route = raw_path[len(API_PREFIX) :] or "/"
+    methods = {e.method for e in request.app[keys.ENTRIES] if e.pattern.match(route)}
+    if not methods:
+        return _no_entry(request, raw_path, moment)
+    allowed = ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
+    return web.Response(text=allowed, headers={"Allow": allowed})
+
+
+async def _serve(request: web.Request) -> web.StreamResponse:
     app = request.app
     service: QueueService = app[keys.SERVICE]
     raw_path = request.raw_path.split("?", 1)[0]
-    matched = _match(app[keys.ENTRIES], request.method, raw_path)
     moment = iso(now())
+    if request.method == "OPTIONS":
+        return _options(request, raw_path, moment)
+    method = "GET" if request.method == "HEAD" else request.method
+    matched = _match(app[keys.ENTRIES], method, raw_path)
     if matched is None:
-        error = APIError(
-            "ResourceNotFound",
-            "No such API entry: {{method}} {{path}}",
-            method=request.method,
-            path=raw_path,
-        )
-        return error_response(error, "unknown", moment)
+        return _no_entry(request, raw_path, moment)
     entry, params = matched
     payload: Any = {}
     try:
         limit = service.settings.max_request_bytes
-        body = await _read_body(request, min(entry.max_body or limit, limit))
-        payload = _parse_body(entry, request, body)
+        body = await read_body(request, min(entry.max_body or limit, limit))
+        payload = parse_body(entry.input is not None, request, body)
         authenticate = functools.partial(
             _authenticate, app[keys.AUTHENTICATOR], entry, params, request, body
         )
@@ -315,6 +316,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             return web.Response(status=204)
         return web.json_response(reply)
     except APIError as error:
+        if isinstance(error, BodyError):
+            payload = error.payload
         return error_response(error, entry.name, moment, params, payload)
     except Exception:
         error = internal_error(entry.name)

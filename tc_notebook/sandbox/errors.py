@@ -62,16 +62,21 @@ def error_body(
     }
 
 
+_NO_PAYLOAD: Any = object()
+
+
 def error_response(
     error: APIError,
     method: str,
     time: str,
     params: dict[str, str] | None = None,
-    payload: Any = None,
+    payload: Any = _NO_PAYLOAD,
 ) -> web.Response:
-    """`error` as a JSON response in Taskcluster's format."""
+    """`error` as a JSON response in Taskcluster's format (the payload shown is
+    `{}` when none is given; a JSON `null` body shows as `null`)."""
     headers = {"WWW-Authenticate": "hawk"} if error.status == 401 else None
-    body = error_body(error, method, params or {}, {} if payload is None else payload, time)
+    shown = {} if payload is _NO_PAYLOAD else payload
+    body = error_body(error, method, params or {}, shown, time)
     return web.json_response(body, status=error.status, headers=headers)
 
 

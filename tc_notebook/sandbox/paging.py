@@ -1,11 +1,17 @@
 """Paged lists: opaque continuation tokens and page sizes, as the queue's
-list entries (listTaskGroup, listDependentTasks, listArtifacts) use them."""
+list entries (listTaskGroup, listDependentTasks, listArtifacts) use them.
+
+As in Taskcluster, a token that is not one the sandbox handed out starts the
+list over, but for a by-offset list's token with a character outside
+`[A-Za-z0-9]` (which cannot be one of its tokens there): a 400 `InputError`,
+as is one longer than MAX_TOKEN_CHARS (the sandbox's own limit)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 from . import strict_json
@@ -14,6 +20,7 @@ from .errors import APIError
 MAX_PAGE = 1000
 MAX_TOKEN_CHARS = 4096
 MAX_OFFSET = 2**53  # beyond every list, and within SQLite's integers
+_OFFSET_TOKEN = re.compile(r"[A-Za-z0-9]*")
 
 
 def encode_token(value: Any) -> str:
@@ -38,14 +45,31 @@ def page_size(limit: str | None) -> int:
     return min(int(limit), MAX_PAGE) if len(limit) <= 4 else MAX_PAGE
 
 
+def encode_offset(offset: int) -> str | None:
+    """The token of a by-offset list's page starting at `offset` (letters and
+    digits only); None for offset 0, as Taskcluster has it."""
+    if not offset:
+        return None
+    return json.dumps(["offset", offset]).encode().hex()
+
+
 def offset_of(token: str | None) -> int:
-    """Where a page of a list by offset starts: 0 without a token, else the
-    offset the token holds (InputError when it holds none)."""
+    """Where a page of a by-offset list starts: the offset a token of
+    `encode_offset` holds, else 0 (InputError for a character no such token
+    has, or too many)."""
     if not token:
         return 0
-    offset = decode_token(token)
-    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+    if len(token) > MAX_TOKEN_CHARS or not _OFFSET_TOKEN.fullmatch(token):
         raise APIError("InputError", "Invalid continuation token")
+    try:
+        value = strict_json.loads(bytes.fromhex(token))
+    except ValueError:
+        return 0
+    if not (isinstance(value, list) and len(value) == 2 and value[0] == "offset"):
+        return 0
+    offset = value[1]
+    if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+        return 0
     if offset > MAX_OFFSET:
         raise APIError("InputError", "Invalid continuation token: offset out of range")
     return offset

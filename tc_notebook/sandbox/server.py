@@ -23,6 +23,7 @@ from ..tutorial import tutorial_task_queue
 from ..worker.worker import clear_previous_runs
 from . import api, blobs, dispatch, keys, resolvers
 from .auth import Authenticator
+from .builtin_workers import BuiltinWorkers
 from .errors import APIError, error_response, internal_error
 from .livelog_relay import RELAY_BASE, LiveLogRelay, serve_livelog
 from .local_worker import CLIENT_ID as WORKER_CLIENT_ID
@@ -80,6 +81,7 @@ class SandboxServer:
         self.service: QueueService | None = None
         self._runner: web.AppRunner | None = None
         self._resolver: asyncio.Task | None = None
+        self.builtin_workers: BuiltinWorkers | None = None
 
     @property
     def root_url(self) -> str:
@@ -135,6 +137,8 @@ class SandboxServer:
         self._resolver = asyncio.create_task(
             resolvers.resolve_forever(self.service.runs, self.settings)
         )
+        self.builtin_workers = BuiltinWorkers(self.service.claims)
+        self.builtin_workers.start()
         if self.capacity != 0:
             await self._start_worker()
 
@@ -159,6 +163,8 @@ class SandboxServer:
     async def stop(self) -> None:
         """Stop the worker (running tasks are reported worker-shutdown), then
         stop serving and close the data directory."""
+        if self.builtin_workers:
+            await self.builtin_workers.stop()
         if self.worker:
             self.service.claims.stop()
             await self.worker.stop()

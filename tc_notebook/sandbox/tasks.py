@@ -11,7 +11,7 @@ from typing import Any
 from ..terms import RESOLVED
 from ..timestamps import iso, now, parse_time
 from .errors import APIError
-from .paging import encode_token, offset_of, page_size
+from .paging import encode_offset, offset_of, page_size
 from .runs import (
     UNRESOLVED,
     Runs,
@@ -223,13 +223,16 @@ class TaskService:
         limit: str | None,
     ) -> dict[str, Any]:
         """`reply` with `tasks` (`{status, task}` of each) and, if more follow,
-        `continuationToken`; `ids_at(offset, count)` lists the task ids."""
+        `continuationToken` (as in Taskcluster, none for `limit=0` from the
+        start, the same token again for `limit=0` further on); `ids_at(offset,
+        count)` lists the task ids."""
         offset, size = offset_of(token), page_size(limit)
         ids = ids_at(offset, size + 1)
         tasks = [self.store.task(task_id) for task_id in ids[:size]]
         reply["tasks"] = [{"status": status_of(t), "task": t["definition"]} for t in tasks]
-        if len(ids) > size:
-            reply["continuationToken"] = encode_token(offset + size)
+        token = encode_offset(offset + size) if len(ids) > size else None
+        if token is not None:
+            reply["continuationToken"] = token
         return reply
 
     def get_task_group(self, group_id: str) -> dict:
