@@ -15,7 +15,7 @@ import requests
 import taskcluster
 
 from .terms import LIVE_LOG, RESOLVED
-from .widgets.theme import SUCCESS, WARNING
+from .theme import SUCCESS, WARNING
 
 WORKER_LINE = "[taskcluster"  # how docker-worker, generic-worker and the kit's worker mark theirs
 # The queue's pattern for a taskId (a slugid: a v4 UUID in 22 URL-safe characters).

@@ -9,6 +9,7 @@ later calls and stopped when the kernel exits.
 from __future__ import annotations
 
 import atexit
+import functools
 import html
 import os
 import threading
@@ -16,6 +17,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import requests
 import taskcluster
 
 if TYPE_CHECKING:  # imported when used: a real deployment needs neither
@@ -34,16 +36,18 @@ def _loopback(host: str | None) -> bool:
 
 @dataclass
 class Connection:
-    """A root URL, optional credentials, and the clients to reach that queue."""
+    """A root URL, optional credentials, and the clients of its queue and index."""
 
     root_url: str
     credentials: dict[str, str] | None = None
     sandbox: Sandbox | None = None
     queue: taskcluster.Queue = field(init=False, repr=False)
+    index: taskcluster.Index = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.root_url = self.root_url.rstrip("/")
         self.queue = taskcluster.Queue(self.options())
+        self.index = taskcluster.Index(self.options())
 
     @property
     def client_id(self) -> str | None:
@@ -60,6 +64,20 @@ class Connection:
         """True for a deployment serving Taskcluster's web UI at its root URL;
         a sandbox, embedded or reached on loopback, has none."""
         return not self.is_sandbox and not _loopback(urllib.parse.urlsplit(self.root_url).hostname)
+
+    @functools.cached_property
+    def has_task_pages(self) -> bool:
+        """True where `<rootUrl>/tasks/<taskId>` shows a task: a deployment's
+        web UI, or a tc-notebook sandbox's own pages. A queue on loopback that
+        is not this kernel's sandbox is asked once (a sandbox answers a
+        malformed id with an HTML page; the services alone have no pages)."""
+        if self.is_sandbox or self.has_web_ui:
+            return True
+        try:
+            answer = requests.get(f"{self.root_url}/tasks/groups/-", timeout=3)
+        except requests.RequestException:
+            return False
+        return answer.headers.get("Content-Type", "").startswith("text/html")
 
     def options(self, **extra: Any) -> dict[str, Any]:
         """Options for an official client constructor."""

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import UPSTREAM_SCHEMAS, create_and_claim, make_queue, make_task, new_task_id
+from helpers import create_and_claim, make_queue, make_task, new_task_id
 
 from tc_notebook.worker.taskuser import TASK_USER_VARIABLE
 
@@ -31,38 +31,31 @@ DEFAULT_SETTINGS = {
 }
 
 
-@pytest.fixture(scope="session")
-def output_schema_dir() -> Path | None:
-    """Upstream rendered schemas (server-side output validation) when available."""
-    return UPSTREAM_SCHEMAS if UPSTREAM_SCHEMAS.is_dir() else None
-
-
-def _start(data_dir: Path, output_schema_dir: Path | None, **settings):
+def _start(data_dir: Path, **settings):
     from tc_notebook.sandbox import QueueSettings, Sandbox
 
     merged = {**DEFAULT_SETTINGS, **settings}
     # capacity=0: no embedded worker, these tests claim and resolve runs themselves
-    sb = Sandbox(data_dir, host="127.0.0.1", port=0, settings=QueueSettings(**merged),
-                 output_schema_dir=output_schema_dir, capacity=0)
+    sb = Sandbox(data_dir, host="127.0.0.1", port=0, settings=QueueSettings(**merged), capacity=0)
     sb.start()
     return sb
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory, output_schema_dir):
+def sandbox(tmp_path_factory):
     """One sandbox shared by the whole session (default timings, 1 s claimWork poll)."""
-    sb = _start(tmp_path_factory.mktemp("session-sandbox"), output_schema_dir)
+    sb = _start(tmp_path_factory.mktemp("session-sandbox"))
     yield sb
     sb.stop()
 
 
 @pytest.fixture
-def make_sandbox(tmp_path, output_schema_dir):
+def make_sandbox(tmp_path):
     """Factory for per-test sandboxes with custom settings; all are stopped afterwards."""
     started = []
 
     def factory(data_dir: Path | None = None, **settings):
-        sb = _start(data_dir or tmp_path / f"data{len(started)}", output_schema_dir, **settings)
+        sb = _start(data_dir or tmp_path / f"data{len(started)}", **settings)
         started.append(sb)
         return sb
 
@@ -72,10 +65,10 @@ def make_sandbox(tmp_path, output_schema_dir):
 
 
 @pytest.fixture(scope="module")
-def fast_sandbox(tmp_path_factory, output_schema_dir):
+def fast_sandbox(tmp_path_factory):
     """Module sandbox with 2 s claims, 0.2 s resolver and no deadline delay."""
-    sb = _start(tmp_path_factory.mktemp("fast-sandbox"), output_schema_dir,
-                claim_timeout=2, resolver_interval=0.2, deadline_delay=0)
+    sb = _start(tmp_path_factory.mktemp("fast-sandbox"), claim_timeout=2, resolver_interval=0.2,
+                deadline_delay=0)
     yield sb
     sb.stop()
 
@@ -144,12 +137,12 @@ def gate():
 
 
 @pytest.fixture(scope="session")
-def fuzz_sandbox(tmp_path_factory, output_schema_dir, request):
+def fuzz_sandbox(tmp_path_factory, request):
     """The fuzz suite's sandbox, tasks and ledger, one for all its modules (test_fuzz_*.py):
     its summary line counts them all, and test_read_back sees what they created."""
     from fuzz_world import fuzz_session
 
-    yield from fuzz_session(tmp_path_factory, output_schema_dir, request.config)
+    yield from fuzz_session(tmp_path_factory, request.config)
 
 
 @pytest.fixture

@@ -153,7 +153,8 @@ _PARSER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fuzz-json")
 
 
 def error_format_problem(answer: Answer) -> str | None:
-    """Why a 4xx answer is not Taskcluster's `{code, message}` JSON, or None."""
+    """Why a 4xx answer is not Taskcluster's `{code, message}` JSON (nor its 404
+    for a path no entry has), or None."""
     content_type = answer.header("Content-Type")
     if not content_type.startswith("application/json"):
         return f"{answer.status} is {content_type or 'untyped'}, not JSON"
@@ -161,6 +162,8 @@ def error_format_problem(answer: Answer) -> str | None:
         body = _PARSER.submit(_strict_json, answer.body.decode("utf-8")).result()
     except (ValueError, RecursionError) as exc:
         return f"{answer.status} body is not strict JSON ({type(exc).__name__}: {str(exc)[:40]})"
+    if answer.status == 404 and body == {"error": "Not found"}:
+        return None  # a path no entry has, answered as Taskcluster's web framework does
     if not (
         isinstance(body, dict)
         and isinstance(body.get("code"), str)

@@ -37,7 +37,6 @@ import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import mohawk
@@ -298,7 +297,6 @@ def _build_world(sandbox: Any) -> World:
 
 def fuzz_session(
     tmp_path_factory: pytest.TempPathFactory,
-    output_schema_dir: Path | None,
     config: pytest.Config,
 ) -> Iterator[Fuzz]:
     """A sandbox of its own (no worker, claimWork answers at once), its tasks, the ledger
@@ -309,7 +307,6 @@ def fuzz_session(
         tmp_path_factory.mktemp("fuzz-sandbox"),
         host="127.0.0.1",
         settings=QueueSettings(claim_work_wait=0),
-        output_schema_dir=output_schema_dir,
         capacity=0,
     )
     sandbox.start()

@@ -246,6 +246,14 @@ class TestAuthorizedScopes:
         client = make_queue(sandbox.root_url, creds, authorizedScopes=["*"])
         expect_error(client.status, task_id, status=401, code="AuthenticationFailed")
 
+    def test_anonymous_role_counts(self, sandbox, task_id):
+        """A scope the client holds only through the anonymous role may be
+        named in authorizedScopes (as in Taskcluster)."""
+        creds, _ = _client(sandbox, ["queue:cancel-task:*"])
+        client = make_queue(sandbox.root_url, creds, authorizedScopes=["queue:status:*"])
+        assert client.status(task_id)["status"]["taskId"] == task_id
+        expect_error(client.cancelTask, task_id, status=403, code="InsufficientScopes")
+
     def test_with_temporary_credentials(self, queue, root_url):
         """authorizedScopes combine with claim credentials."""
         tid, claim, _ = create_and_claim(queue, root_url)

@@ -70,3 +70,12 @@ def test_import_does_not_load_the_sandbox():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_task_pages_of_a_sandbox_reached_by_url(sandbox):
+    """A sandbox reached by its root URL (Binder's kernels) has task pages;
+    a loopback port that is no sandbox (nothing listening) has none; a
+    deployment's web UI has them without being asked."""
+    assert Connection(sandbox.root_url).has_task_pages
+    assert not Connection("http://127.0.0.1:9").has_task_pages
+    assert Connection("https://tc.example.com").has_task_pages

@@ -35,6 +35,7 @@ NAME_SEGMENTS = "public/%0A public/.. public/../private/fuzz.txt public%2Ffuzz.t
 NAME_SEGMENTS += "public/%2E%2E/%2E%2E/%2E%2E public/fuzz.txt%00 public/%C2%B2".split()
 NAME_SEGMENTS += ["public/%ED%A0%80", "private/fuzz.txt", "public/" + "a" * 5000, "../" * 8]
 QUEUE_SEGMENTS = ["a/b%0A", "fuzz-prov/%0A", "a" * 40 + "/b", "a/B", "a", "a//b", "a/b/c", ".."]
+IDENTIFIER_SEGMENTS = ["a" * 39, "a%2Fb", "a.b", "%C3%A9", "a%0A", "-" * 38]
 LIMITS = ["5%0A", "99999999999999999999999", "-1", "", "1e3", "%C2%B2", "0", "9" * 5000, "%0A5"]
 UNKNOWN_QUERIES = ["foo=bar", "%00=1", "limit", "=", "&&&", "a=%zz", "LIMIT=1", "limit=1&limit=x"]
 
@@ -62,6 +63,10 @@ def _valid_params(world: World, entry: api.Entry) -> dict[str, str]:
         "runId": "0",
         "taskQueueId": EMPTY_QUEUE,
         "name": "public/url" if entry.name == "createArtifact" else "public/fuzz.txt",
+        "provisionerId": EMPTY_QUEUE.split("/")[0],
+        "workerType": EMPTY_QUEUE.split("/")[1],
+        "workerGroup": "fuzz",
+        "workerId": "w",
     }
 
 
@@ -78,6 +83,10 @@ def _valid_body(entry: api.Entry) -> tuple[bytes, str | None]:
         "v1/task-claim-request.json#": {"workerGroup": "fuzz", "workerId": "w"},
         "v1/task-exception-request.json#": {"reason": "malformed-payload"},
         "v1/finish-artifact-request.json#": {"uploadId": new_task_id()},
+        "v1/tasks-request.json#": {"taskIds": [new_task_id()]},
+        "v1/change-task-priority-request.json#": {"newPriority": "low"},
+        "v1/quarantine-worker-request.json#": {"quarantineUntil": _iso(datetime.timedelta(0))},
+        "v1/update-worker-request.json#": {"expires": _iso(datetime.timedelta(days=1))},
     }
     if entry.input is None:
         return b"", None
@@ -94,7 +103,7 @@ def _segments(param: str, world: World) -> list[str]:
         "name": NAME_SEGMENTS,
         "taskQueueId": QUEUE_SEGMENTS,
     }
-    return SEGMENTS + extra[param]
+    return SEGMENTS + extra.get(param, IDENTIFIER_SEGMENTS)
 
 
 @pytest.mark.parametrize("entry", api.ENTRIES, ids=lambda e: e.name)

@@ -29,12 +29,12 @@ from helpers import (
 from tc_notebook.timestamps import parse_time
 
 
-def test_context_manager_and_client_options(tmp_path, output_schema_dir):
+def test_context_manager_and_client_options(tmp_path):
     """Sandbox works as a context manager and stops serving afterwards."""
     from tc_notebook.sandbox import QueueSettings, Sandbox
 
     with Sandbox(tmp_path / "d", host="127.0.0.1", port=0, settings=QueueSettings(),
-                 output_schema_dir=output_schema_dir, capacity=0) as sb:
+                 capacity=0) as sb:
         assert sb.root_url.startswith("http://127.0.0.1:")
         assert not sb.root_url.endswith("/")
         assert sb.credentials["clientId"] == "root"

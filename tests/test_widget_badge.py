@@ -12,8 +12,8 @@ from widget_lifecycle import UNSERVED, displayed, poll_intervals
 
 from tc_notebook.connection import Connection
 from tc_notebook.sandbox import QueueSettings, Sandbox
+from tc_notebook.task_html import STATE_COLOURS
 from tc_notebook.widgets import StatusBadge
-from tc_notebook.widgets.badge import STATE_COLOURS
 from tc_notebook.widgets.livelog import LiveLog
 
 

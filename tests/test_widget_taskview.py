@@ -8,9 +8,10 @@ from helpers import API, wait_until
 from server_requests import requests_to
 from widget_helpers import create, run, until
 
+from tc_notebook import theme
 from tc_notebook.connection import Connection
-from tc_notebook.widgets import TaskView, theme
-from tc_notebook.widgets.badge import STATE_COLOURS
+from tc_notebook.task_html import STATE_COLOURS
+from tc_notebook.widgets import TaskView
 
 
 def visible(widget) -> bool:

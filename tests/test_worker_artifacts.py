@@ -126,12 +126,13 @@ def test_private_artifact_needs_signed_url(client, anonymous):
 
 
 def test_environment(client, anonymous, monkeypatch):
-    """payload.env, TASK_ID and RUN_ID reach the command; the worker's own env does not."""
+    """payload.env, TASK_ID and RUN_ID reach the command (which payload.env may not
+    override, as in generic-worker); the worker's own env does not."""
     monkeypatch.setenv("TC_NOTEBOOK_TEST_LEAK", "should not be seen")
     task_id, status = run_task(client, {
         "command": sh("env > env.txt"),
         "maxRunTime": 30,
-        "env": {"GREETING": "hello, world", "ANSWER": "42"},
+        "env": {"GREETING": "hello, world", "ANSWER": "42", "TASK_ID": "mine", "RUN_ID": "9"},
         "artifacts": {"public/env.txt": {"type": "file", "path": "env.txt",
                                          "expires": expires()}},
     })

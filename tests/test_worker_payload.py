@@ -42,6 +42,24 @@ def test_docker_worker_form():
     assert payload.artifacts == [ArtifactSpec("public/a.txt", "a.txt", "file")]
 
 
+def test_generic_worker_exit_rules_and_artifact_fields():
+    """onExitStatus's lists and an artifact's contentType, contentEncoding, optional."""
+    payload = parse_payload(
+        {
+            "command": [["true"]],
+            "maxRunTime": 86400,
+            "onExitStatus": {"retry": [3, 4], "purgeCaches": [4]},
+            "artifacts": [
+                {"type": "file", "path": "a", "contentType": "text/html",
+                 "contentEncoding": "gzip", "optional": True},
+            ],
+        }
+    )
+    assert (payload.retry_exit_codes, payload.purge_caches_exit_codes) == ({3, 4}, {4})
+    assert payload.artifacts == [ArtifactSpec("a", "a", "file", None, "text/html", "gzip", True)]
+    assert parse_payload(RUNS).retry_exit_codes == frozenset()
+
+
 def test_generic_worker_form():
     """A list of argv lists, run in turn; a list of artifacts, named by their path if unnamed."""
     expires = iso_in(3600)
@@ -77,7 +95,7 @@ def test_generic_worker_form():
         ({"command": [["true"], []], "maxRunTime": 30}, "payload.command[1] must not be empty"),
         ({"command": ["echo", 1], "maxRunTime": 30}, "payload.command[1] must be a string, not 1"),
         ({"command": ["true"], "maxRunTime": 0}, "payload.maxRunTime must be a positive whole"),
-        ({"command": ["true"], "maxRunTime": True}, "seconds, not true"),
+        ({"command": ["true"], "maxRunTime": True}, "at most 86400 (a day), not true"),
         ({**RUNS, "env": {"N": 1}}, "payload.env.N must be a string, not 1"),
         ({**RUNS, "image": 5}, "payload.image must be a non-empty image name"),
         (
@@ -91,6 +109,23 @@ def test_generic_worker_form():
         (
             {**RUNS, "artifacts": {"": {"type": "file", "path": "x"}}},
             "payload.artifacts: names must not be empty",
+        ),
+        ({"command": ["true"], "maxRunTime": 86401}, "at most 86400 (a day), not 86401"),
+        (
+            {**RUNS, "onExitStatus": {"retry": [0]}},
+            "payload.onExitStatus.retry[0] must be a whole number from 1 up, not 0",
+        ),
+        (
+            {**RUNS, "onExitStatus": {"purgeCaches": [3, 3]}},
+            "payload.onExitStatus.purgeCaches must be a list of distinct exit codes",
+        ),
+        (
+            {**RUNS, "artifacts": [{"type": "file", "path": "x", "contentEncoding": "br"}]},
+            "payload.artifacts[0].contentEncoding must be 'identity' or 'gzip', not \"br\"",
+        ),
+        (
+            {**RUNS, "artifacts": [{"type": "file", "path": "x", "optional": "yes"}]},
+            "payload.artifacts[0].optional must be true or false",
         ),
     ],
 )
@@ -130,3 +165,14 @@ def test_every_problem_is_listed_and_an_artifact_may_not_outlive_its_task():
     assert "payload.artifacts['public/x'] expires" in problem.message
     assert "after its task" in problem.message
     assert payload_problems(payload, task_expires=iso_in(9000)) == []
+
+
+def test_an_artifact_may_not_expire_before_the_deadline():
+    """As generic-worker checks (a second's slack for rounding)."""
+    early = {"type": "file", "path": "x", "expires": iso_in(600)}
+    payload = {"command": ["true"], "maxRunTime": 30, "artifacts": {"public/x": early}}
+    [problem] = payload_problems(payload, task_expires=iso_in(9000), task_deadline=iso_in(3600))
+    assert problem.path == ("artifacts", "public/x", "expires")
+    assert "payload.artifacts['public/x'] expires" in problem.message
+    assert "before its task's deadline" in problem.message
+    assert payload_problems(payload, task_deadline=iso_in(600)) == []

@@ -135,9 +135,9 @@ def test_background_process_does_not_hold_the_run(client):
 # -- which queues the worker serves --------------------------------------------------------------
 
 
-def test_task_queues_filter(tmp_path, output_schema_dir):
+def test_task_queues_filter(tmp_path):
     """A worker limited to only/this leaves other queues' tasks pending."""
-    sandbox = start_sandbox(tmp_path / "data", output_schema_dir, capacity=2,
+    sandbox = start_sandbox(tmp_path / "data", capacity=2,
                             task_queues=["only/this"])
     try:
         queue = taskcluster.Queue({**sandbox.client_options(), "maxRetries": 0})

@@ -138,23 +138,21 @@ def process_gone(pid: int) -> bool:
 # -- sandboxes --------------------------------------------------------------------
 
 
-def start_sandbox(data_dir: Path, output_schema_dir: Path | None = None, **options: Any):
+def start_sandbox(data_dir: Path, **options: Any):
     """Start an in-process Sandbox with a worker; short claims, fast resolver."""
     from tc_notebook.sandbox import QueueSettings, Sandbox
 
     settings = QueueSettings(claim_timeout=options.pop("claim_timeout", 30),
                              resolver_interval=0.2, deadline_delay=0)
     options.setdefault("task_queues", [WORKER_QUEUE, TUTORIAL_TASK_QUEUE])
-    sandbox = Sandbox(data_dir, port=0, settings=settings,
-                      output_schema_dir=output_schema_dir, **options)
+    sandbox = Sandbox(data_dir, port=0, settings=settings, **options)
     return sandbox.start()
 
 
 @pytest.fixture(scope="module")
-def worker_sandbox(tmp_path_factory, output_schema_dir):
+def worker_sandbox(tmp_path_factory):
     """A sandbox for the module: a capacity-4 worker on WORKER_QUEUE and the tutorial's."""
-    sandbox = start_sandbox(tmp_path_factory.mktemp("worker-sandbox"), output_schema_dir,
-                            capacity=4)
+    sandbox = start_sandbox(tmp_path_factory.mktemp("worker-sandbox"), capacity=4)
     yield sandbox
     sandbox.stop()
 

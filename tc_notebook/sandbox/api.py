@@ -1,43 +1,28 @@
 """The Queue v1 API: every entry declared once (name, method, route, query,
 scope expression, input and output schema) with its handler, in the order of
-Taskcluster's reference. `dispatch.py` turns a request into a call of one
-entry; the handlers call the queue's `tasks`, `claims` and `artifacts`.
+Taskcluster's reference. This module holds the table and the task, task
+group and service entries; `api_workers.py` and `api_artifacts.py` declare
+the worker and artifact entries into the same table. `dispatch.py` turns a
+request into a call of one entry; the handlers call the queue's services.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from importlib import metadata
 
 from . import keys
 from . import scopes as scope_rules
-from .dispatch import SMALL_BODY, Call, Entry, Handler, Reply
-from .downloads import artifact_content, redirect_to_artifact
+from .dispatch import Call, Entry, Reply, declarer
 
 PAGINATION = ("continuationToken", "limit")
 
 ENTRIES: list[Entry] = []
 """The table, in declaration order (which is also the order routes are matched in)."""
 
-
-def declare(
-    name: str,
-    method: str,
-    route: str,
-    scopes: scope_rules.Expression | None,
-    input: str | None = None,
-    output: str | None = None,
-    query: tuple[str, ...] = (),
-    max_body: int | None = SMALL_BODY,
-) -> Callable[[Handler], Handler]:
-    """Add an entry to ENTRIES (see `Entry` for what each field means);
-    decorates its handler."""
-
-    def add(handler: Handler) -> Handler:
-        ENTRIES.append(Entry(name, method, route, scopes, handler, input, output, query, max_body))
-        return handler
-
-    return add
+declare = declarer(ENTRIES)
+"""`@declare(name, method, route, scopes, input=, output=, query=, ...)` adds
+the handler it decorates to ENTRIES (see `Entry` for each field)."""
 
 
 def _task_action_scopes(verb: str) -> scope_rules.Expression:
@@ -53,15 +38,15 @@ def _task_action_scopes(verb: str) -> scope_rules.Expression:
 GET_ARTIFACT_SCOPES = {
     "AllOf": [{"for": "name", "in": "names", "each": "queue:get-artifact:<name>"}]
 }
-RESOLVE_SCOPES = "queue:resolve-task:<taskId>/<runId>"
-CREATE_ARTIFACT_SCOPES = "queue:create-artifact:<taskId>/<runId>"
 STATUS_OUT = "v1/task-status-response.json#"
+GROUP_SCOPES = "queue:{verb}:<schedulerId>/<taskGroupId>"
 
 # -- the table ------------------------------------------------------------------
 
 
 @declare("ping", "GET", "/ping", None)
 async def ping(call: Call) -> Reply:
+    """Whether the service is up, and for how long."""
     return {"alive": True, "uptime": time.monotonic() - call.request.app[keys.STARTED]}
 
 
@@ -91,16 +76,19 @@ async def ping(call: Call) -> Reply:
     max_body=None,  # task definitions may be large: the settings' max_request_bytes
 )
 async def create_task(call: Call) -> Reply:
+    """Define a task; it is scheduled once its dependencies are resolved."""
     return call.service.tasks.create_task(call.params["taskId"], call.payload, call.authorize)
 
 
 @declare("task", "GET", "/task/<taskId>", "queue:get-task:<taskId>", output="v1/task.json#")
 async def task(call: Call) -> Reply:
+    """A task's definition."""
     return call.service.tasks.task(call.params["taskId"])
 
 
 @declare("status", "GET", "/task/<taskId>/status", "queue:status:<taskId>", output=STATUS_OUT)
 async def status(call: Call) -> Reply:
+    """A task's status: its state and runs."""
     return call.service.tasks.status(call.params["taskId"])
 
 
@@ -112,6 +100,7 @@ async def status(call: Call) -> Reply:
     output=STATUS_OUT,
 )
 async def schedule_task(call: Call) -> Reply:
+    """Schedule a task that waits for its dependencies, without waiting further."""
     return call.service.tasks.schedule_task(call.params["taskId"], call.authorize)
 
 
@@ -123,6 +112,7 @@ async def schedule_task(call: Call) -> Reply:
     output=STATUS_OUT,
 )
 async def rerun_task(call: Call) -> Reply:
+    """Run a resolved task once more."""
     return call.service.tasks.rerun_task(call.params["taskId"], call.authorize)
 
 
@@ -134,6 +124,7 @@ async def rerun_task(call: Call) -> Reply:
     output=STATUS_OUT,
 )
 async def cancel_task(call: Call) -> Reply:
+    """Cancel a task: its run is resolved exception/canceled."""
     return call.service.tasks.cancel_task(call.params["taskId"], call.authorize)
 
 
@@ -146,6 +137,7 @@ async def cancel_task(call: Call) -> Reply:
     query=PAGINATION,
 )
 async def list_task_group(call: Call) -> Reply:
+    """The tasks of a task group, with their status."""
     return call.service.tasks.list_task_group(call.params["taskGroupId"], *call.page())
 
 
@@ -157,7 +149,8 @@ async def list_task_group(call: Call) -> Reply:
     output="v1/task-group-response.json#",
 )
 async def get_task_group(call: Call) -> Reply:
-    return call.service.tasks.get_task_group(call.params["taskGroupId"])
+    """A task group's scheduler, expiry and whether it is sealed."""
+    return call.service.tasks.groups.get_task_group(call.params["taskGroupId"])
 
 
 @declare(
@@ -169,213 +162,119 @@ async def get_task_group(call: Call) -> Reply:
     query=PAGINATION,
 )
 async def list_dependent_tasks(call: Call) -> Reply:
+    """The tasks that depend on a task."""
     return call.service.tasks.list_dependent_tasks(call.params["taskId"], *call.page())
 
 
 @declare(
-    "claimWork",
+    "tasks",
     "POST",
-    "/claim-work/<taskQueueId>",
-    {"AllOf": ["queue:claim-work:<taskQueueId>", "queue:worker-id:<workerGroup>/<workerId>"]},
-    input="v1/claim-work-request.json#",
-    output="v1/claim-work-response.json#",
+    "/tasks",
+    {"AllOf": [{"for": "taskId", "in": "taskIds", "each": "queue:get-task:<taskId>"}]},
+    input="v1/tasks-request.json#",
+    output="v1/tasks-response.json#",
+    query=PAGINATION,
 )
-async def claim_work(call: Call) -> Reply:
-    return await call.service.claims.claim_work(
-        call.params["taskQueueId"], call.payload, call.authorize
-    )
+async def tasks(call: Call) -> Reply:
+    """Definitions of several tasks (unknown taskIds are left out)."""
+    task_ids = call.payload["taskIds"]
+    call.authorize(taskIds=task_ids)
+    return call.service.tasks.tasks(task_ids, *call.page())
 
 
 @declare(
-    "claimTask",
+    "statuses",
     "POST",
-    "/task/<taskId>/runs/<runId>/claim",
+    "/tasks/status",
+    {"AllOf": [{"for": "taskId", "in": "taskIds", "each": "queue:status:<taskId>"}]},
+    input="v1/tasks-request.json#",
+    output="v1/tasks-statuses-response.json#",
+    query=PAGINATION,
+)
+async def statuses(call: Call) -> Reply:
+    """Statuses of several tasks (unknown taskIds are left out)."""
+    task_ids = call.payload["taskIds"]
+    call.authorize(taskIds=task_ids)
+    return call.service.tasks.statuses(task_ids, *call.page())
+
+
+@declare(
+    "cancelTaskGroup",
+    "POST",
+    "/task-group/<taskGroupId>/cancel",
+    GROUP_SCOPES.format(verb="cancel-task-group"),
+    output="v1/cancel-task-group-response.json#",
+)
+async def cancel_task_group(call: Call) -> Reply:
+    """Cancel every unresolved task of a sealed task group."""
+    return call.service.tasks.groups.cancel(call.params["taskGroupId"], call.authorize)
+
+
+@declare(
+    "sealTaskGroup",
+    "POST",
+    "/task-group/<taskGroupId>/seal",
+    GROUP_SCOPES.format(verb="seal-task-group"),
+    output="v1/task-group-response.json#",
+)
+async def seal_task_group(call: Call) -> Reply:
+    """Seal a task group: it takes no new tasks from then on."""
+    return call.service.tasks.groups.seal(call.params["taskGroupId"], call.authorize)
+
+
+@declare(
+    "changeTaskPriority",
+    "POST",
+    "/task/<taskId>/priority",
     {
-        "AllOf": [
-            "queue:claim-task:<provisionerId>/<workerType>",
-            "queue:worker-id:<workerGroup>/<workerId>",
+        "AnyOf": [
+            "queue:change-task-priority:<taskId>",
+            "queue:change-task-priority-in-queue:<taskQueueId>",
         ]
     },
-    input="v1/task-claim-request.json#",
-    output="v1/task-claim-response.json#",
-)
-async def claim_task(call: Call) -> Reply:
-    return call.service.claims.claim_task(
-        call.params["taskId"], call.run_id(), call.payload, call.authorize
-    )
-
-
-@declare(
-    "reclaimTask",
-    "POST",
-    "/task/<taskId>/runs/<runId>/reclaim",
-    "queue:reclaim-task:<taskId>/<runId>",
-    output="v1/task-reclaim-response.json#",
-)
-async def reclaim_task(call: Call) -> Reply:
-    return call.service.claims.reclaim_task(call.params["taskId"], call.run_id())
-
-
-@declare(
-    "reportCompleted",
-    "POST",
-    "/task/<taskId>/runs/<runId>/completed",
-    RESOLVE_SCOPES,
+    input="v1/change-task-priority-request.json#",
     output=STATUS_OUT,
 )
-async def report_completed(call: Call) -> Reply:
-    # Legacy workers said `{"success": false}` to mean failed.
-    failed = isinstance(call.payload, dict) and call.payload.get("success") is False
-    state = "failed" if failed else "completed"
-    return call.service.claims.report(call.params["taskId"], call.run_id(), state, state)
+async def change_task_priority(call: Call) -> Reply:
+    """Give an unresolved task a new priority."""
+    return call.service.tasks.change_task_priority(
+        call.params["taskId"], call.payload["newPriority"], call.authorize
+    )
 
 
 @declare(
-    "reportFailed", "POST", "/task/<taskId>/runs/<runId>/failed", RESOLVE_SCOPES, output=STATUS_OUT
-)
-async def report_failed(call: Call) -> Reply:
-    return call.service.claims.report(call.params["taskId"], call.run_id(), "failed", "failed")
-
-
-@declare(
-    "reportException",
+    "changeTaskGroupPriority",
     "POST",
-    "/task/<taskId>/runs/<runId>/exception",
-    RESOLVE_SCOPES,
-    input="v1/task-exception-request.json#",
-    output=STATUS_OUT,
+    "/task-group/<taskGroupId>/priority",
+    GROUP_SCOPES.format(verb="change-task-group-priority"),
+    input="v1/change-task-priority-request.json#",
+    output="v1/task-group-priority-change-response.json#",
 )
-async def report_exception(call: Call) -> Reply:
-    return call.service.claims.report(
-        call.params["taskId"], call.run_id(), "exception", call.payload["reason"]
+async def change_task_group_priority(call: Call) -> Reply:
+    """Give the unresolved tasks of a group a new priority."""
+    return call.service.tasks.groups.change_priority(
+        call.params["taskGroupId"], call.payload["newPriority"], call.authorize
     )
 
 
-@declare(
-    "createArtifact",
-    "POST",
-    "/task/<taskId>/runs/<runId>/artifacts/<name>",
-    CREATE_ARTIFACT_SCOPES,
-    input="v1/post-artifact-request.json#",
-    output="v1/post-artifact-response.json#",
-)
-async def create_artifact(call: Call) -> Reply:
-    return call.service.artifacts.create_artifact(
-        call.params["taskId"], call.run_id(), call.params["name"], call.payload
-    )
+@declare("lbheartbeat", "GET", "/__lbheartbeat__", None)
+async def lbheartbeat(call: Call) -> Reply:
+    """Load balancer heartbeat: answers `{}` while the service is up."""
+    return {}
 
 
-@declare(
-    "finishArtifact",
-    "PUT",
-    "/task/<taskId>/runs/<runId>/artifacts/<name>",
-    CREATE_ARTIFACT_SCOPES,
-    input="v1/finish-artifact-request.json#",
-)
-async def finish_artifact(call: Call) -> Reply:
-    call.service.artifacts.finish_artifact(
-        call.params["taskId"], call.run_id(), call.params["name"]
-    )
+@declare("version", "GET", "/__version__", None)
+async def version(call: Call) -> Reply:
+    """The version of the service (here: of tc-notebook)."""
+    return {"version": metadata.version("tc-notebook"), "commit": "", "source": "", "build": ""}
 
 
-@declare(
-    "getArtifact",
-    "GET",
-    "/task/<taskId>/runs/<runId>/artifacts/<name>",
-    GET_ARTIFACT_SCOPES,
-    output="v1/get-artifact-response.json#",
-)
-async def get_artifact(call: Call) -> Reply:
-    return redirect_to_artifact(call, call.run_id())
+@declare("heartbeat", "GET", "/__heartbeat__", None)
+async def heartbeat(call: Call) -> Reply:
+    """Heartbeat: answers `{}` while the service is up."""
+    return {}
 
 
-@declare(
-    "getLatestArtifact",
-    "GET",
-    "/task/<taskId>/artifacts/<name>",
-    GET_ARTIFACT_SCOPES,
-    output="v1/get-artifact-response.json#",
-)
-async def get_latest_artifact(call: Call) -> Reply:
-    return redirect_to_artifact(call, None)
-
-
-@declare(
-    "listArtifacts",
-    "GET",
-    "/task/<taskId>/runs/<runId>/artifacts",
-    "queue:list-artifacts:<taskId>:<runId>",
-    output="v1/list-artifacts-response.json#",
-    query=PAGINATION,
-)
-async def list_artifacts(call: Call) -> Reply:
-    return call.service.artifacts.list_artifacts(call.params["taskId"], call.run_id(), *call.page())
-
-
-@declare(
-    "listLatestArtifacts",
-    "GET",
-    "/task/<taskId>/artifacts",
-    "queue:list-artifacts:<taskId>",
-    output="v1/list-artifacts-response.json#",
-    query=PAGINATION,
-)
-async def list_latest_artifacts(call: Call) -> Reply:
-    return call.service.artifacts.list_artifacts(call.params["taskId"], None, *call.page())
-
-
-@declare(
-    "artifactInfo",
-    "GET",
-    "/task/<taskId>/runs/<runId>/artifact-info/<name>",
-    "queue:list-artifacts:<taskId>:<runId>",
-    output="v1/artifact-response.json#",
-)
-async def artifact_info(call: Call) -> Reply:
-    return call.service.artifacts.artifact_info(
-        call.params["taskId"], call.run_id(), call.params["name"]
-    )
-
-
-@declare(
-    "latestArtifactInfo",
-    "GET",
-    "/task/<taskId>/artifact-info/<name>",
-    "queue:list-artifacts:<taskId>",
-    output="v1/artifact-response.json#",
-)
-async def latest_artifact_info(call: Call) -> Reply:
-    return call.service.artifacts.artifact_info(call.params["taskId"], None, call.params["name"])
-
-
-@declare(
-    "artifact",
-    "GET",
-    "/task/<taskId>/runs/<runId>/artifact-content/<name>",
-    GET_ARTIFACT_SCOPES,
-    output="v1/artifact-content-response.json#",
-)
-async def artifact(call: Call) -> Reply:
-    return artifact_content(call, call.run_id())
-
-
-@declare(
-    "latestArtifact",
-    "GET",
-    "/task/<taskId>/artifact-content/<name>",
-    GET_ARTIFACT_SCOPES,
-    output="v1/artifact-content-response.json#",
-)
-async def latest_artifact(call: Call) -> Reply:
-    return artifact_content(call, None)
-
-
-@declare(
-    "pendingTasks",
-    "GET",
-    "/pending/<taskQueueId>",
-    "queue:pending-count:<taskQueueId>",
-    output="v1/pending-tasks-response.json#",
-)
-async def pending_tasks(call: Call) -> Reply:
-    return call.service.tasks.pending_tasks(call.params["taskQueueId"])
+# The worker and artifact entries follow, declared in their own modules
+# (their order in ENTRIES is the order routes are matched in).
+from . import api_workers, api_artifacts  # noqa: E402, F401, I001

@@ -30,6 +30,9 @@ from .strict_json import is_text
 # Read-only scopes a public deployment grants to the `anonymous` role; every
 # caller holds them, with or without credentials.
 ANONYMOUS_SCOPES = (
+    "index:find-task:*",
+    "index:list-namespaces:*",
+    "index:list-tasks:*",
     "queue:get-artifact:public/*",
     "queue:get-provisioner:*",
     "queue:get-task:*",
@@ -224,7 +227,9 @@ class Authenticator:
         if restricted is not None:
             if not isinstance(restricted, list) or not all(is_text(s) for s in restricted):
                 raise _unauthorized("ext.authorizedScopes must be a list of strings")
-            if not all(satisfies(scopes, s) for s in restricted):
+            # Every client holds the anonymous role's scopes, so they count here too.
+            held = [*scopes, *ANONYMOUS_SCOPES]
+            if not all(satisfies(held, s) for s in restricted):
                 raise _unauthorized("ext.authorizedScopes oversteps the client's scopes")
             scopes = restricted
         return Caller(client_id, tuple(scopes) + ANONYMOUS_SCOPES, True)

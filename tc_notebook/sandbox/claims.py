@@ -25,6 +25,7 @@ from .runs import (
 from .scopes import Authorize
 from .settings import QueueSettings
 from .store import ROOT_CLIENT_ID
+from .worker_info import WorkerInfo
 
 # A run reported exception for these reasons is retried, with this reasonCreated.
 RETRYING_REASONS = {"worker-shutdown": "retry", "intermittent-task": "task-retry"}
@@ -39,8 +40,9 @@ class ClaimService:
     """claimWork, claimTask, reclaimTask and the reports, on one `Runs`; the
     long polls wake on its transitions to pending."""
 
-    def __init__(self, runs: Runs, settings: QueueSettings) -> None:
+    def __init__(self, runs: Runs, settings: QueueSettings, workers: WorkerInfo) -> None:
         self.runs = runs
+        self.workers = workers
         self.store = runs.store
         self.settings = settings
         self.long_polls = Slots("long polls (claimWork)", settings.max_long_polls)
@@ -132,18 +134,26 @@ class ClaimService:
         pending now (the built-in workers' way in, and claimWork's)."""
         claims = []
         with self.store.transaction():
-            for task_id in self.store.pending_task_ids(task_queue_id, body["tasks"]):
+            self.workers.seen(task_queue_id, body["workerGroup"], body["workerId"])
+            for task_id in self.store.pending_task_ids(task_queue_id, body["tasks"], iso(now())):
                 task = self.store.task(task_id)
                 claims.append(self._claim(task, body))
+            self.workers.took(task_queue_id, body["workerGroup"], body["workerId"], claims)
         return claims
 
     async def claim_work(
         self, task_queue_id: str, body: dict[str, Any], authorize: Authorize
     ) -> dict:
-        """claimWork: claim up to `tasks` tasks, waiting for some if none are pending."""
+        """claimWork: claim up to `tasks` tasks, waiting for some if none are
+        pending; a quarantined worker waits the whole time and gets none."""
         authorize(taskQueueId=task_queue_id, **_worker(body))
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.settings.claim_work_wait
+        if self.workers.quarantined(task_queue_id, body["workerGroup"], body["workerId"]):
+            self.workers.seen(task_queue_id, body["workerGroup"], body["workerId"])
+            with self.long_polls.hold():
+                await asyncio.sleep(self.settings.claim_work_wait)
+            return {"tasks": []}
         with self.long_polls.hold():
             while True:
                 if self._stopped:
@@ -174,7 +184,10 @@ class ClaimService:
                     runId=run_id,
                     taskId=task_id,
                 )
-            return self._claim(task, body)
+            self.workers.seen(d["taskQueueId"])
+            claim = self._claim(task, body)
+            self.workers.took(d["taskQueueId"], body["workerGroup"], body["workerId"], [claim])
+            return claim
 
     def reclaim_task(self, task_id: str, run_id: int) -> dict:
         """reclaimTask: extend a claim and hand out fresh credentials."""
@@ -185,6 +198,8 @@ class ClaimService:
             taken_until = iso_in(self.settings.claim_timeout)
             run["takenUntil"] = task["takenUntil"] = taken_until
             self.runs.save(task, "task-reclaimed")
+            queue_id = task["definition"]["taskQueueId"]
+            self.workers.seen(queue_id, run["workerGroup"], run["workerId"])
         return {
             "status": status_of(task),
             "runId": run_id,
@@ -198,8 +213,19 @@ class ClaimService:
         task = self.runs.require_task(task_id)
         with self.store.transaction():
             run = find_run(task, run_id)
-            if run["state"] == state and run.get("reasonResolved") == reason:
+            # The same report again is answered as the first, on the last run
+            # (or, for an exception, the run its retry followed).
+            later_runs = len(task["runs"]) - 1 - run_id
+            recent = later_runs <= (1 if state == "exception" else 0)
+            if recent and run["state"] == state and run.get("reasonResolved") == reason:
                 return status_reply(task)
+            if state != "exception" and run["state"] not in ("running", state):
+                raise conflict(
+                    "Run {{runId}} of task `{{taskId}}` is not running or {{targetState}}.",
+                    runId=run_id,
+                    taskId=task_id,
+                    targetState=state,
+                )
             running_run(task, run_id)
             self.runs.resolve_run(task, run, state, reason, retry_as=RETRYING_REASONS.get(reason))
         return status_reply(task)

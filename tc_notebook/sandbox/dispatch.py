@@ -1,5 +1,6 @@
-"""How an HTTP request under `/api/queue/v1/` becomes a call of one API
-entry (the entries themselves are declared in `api.py`).
+"""How an HTTP request under a service's prefix (`/api/queue/v1/`,
+`/api/index/v1/`) becomes a call of one entry of that service's `ApiTable`
+(the entries themselves are declared in `api.py` and `index_api.py`).
 
 `dispatch` follows Taskcluster's order: route match, the body read and
 parsed, the scopes of entries whose scopes need only the URL, parameter and
@@ -26,24 +27,32 @@ from aiohttp import web
 from ..timestamps import iso, now
 from . import keys
 from . import scopes as scope_rules
-from .auth import Authenticator, Caller
+from .auth import Caller
 from .body import BodyError, parse_body, read_body
 from .errors import APIError, error_response, internal_error
-from .queue import QueueService
-from .schemas import SchemaSet, own_schemas
-
-API_PREFIX = "/api/queue/v1"
-SCHEMA_PREFIX = "/schemas/queue/"
+from .schemas import own_schemas
+from .signing import authenticate
 
 SLUGID = r"^[A-Za-z0-9_-]{8}[Q-T][A-Za-z0-9_-][CGKOSWaeimquy26-][A-Za-z0-9_-]{10}[AQgw]$"
-PARAM_PATTERNS = {
+IDENTIFIER = r"^[a-zA-Z0-9-_]{1,38}$"
+PARAM_PATTERNS = {  # the queue's; see `ApiTable.params`
     "taskId": SLUGID,
     "taskGroupId": SLUGID,
     "runId": r"^[1-9]*[0-9]+$",  # matched whole, as are the others
     "taskQueueId": r"^[a-zA-Z0-9-_]{1,38}/[a-z]([-a-z0-9]{0,36}[a-z0-9])?$",
     "name": r"^[\x20-\x7e]{1,1024}$",  # Taskcluster lists names of at most 1024
+    "provisionerId": IDENTIFIER,
+    "workerType": IDENTIFIER,
+    "workerGroup": IDENTIFIER,
+    "workerId": IDENTIFIER,
+}
+QUERY_PATTERNS = {  # what a query parameter must match, whole
+    "limit": "[0-9]+",
+    "continuationToken": ".+",
+    "quarantined": "(true|false)",
 }
 WILDCARD_PARAMS = {"taskQueueId", "name"}  # may hold raw slashes
+_OPTIONAL = re.compile(r"\{/<([a-zA-Z]+)>\}")  # an optional last parameter
 MAX_RUN_ID_DIGITS = 9  # a longer runId names no run, and would not fit SQLite
 SMALL_BODY = 64 * 1024  # request-body limit of every entry but createTask
 
@@ -66,7 +75,11 @@ Handler = Callable[["Call"], Awaitable[Reply]]
 @dataclass(frozen=True)
 class Entry:
     """One API entry, as Taskcluster's reference describes it. `max_body` is
-    the request-body limit in bytes (None: the settings' `max_request_bytes`)."""
+    the request-body limit in bytes (None: the settings' `max_request_bytes`);
+    `one_segment` names wildcard parameters that this route matches within one
+    path segment (a slash in them must then be percent-encoded). A route may
+    end in an optional parameter, as `/namespaces{/<namespace>}`; it then
+    also matches with a trailing slash, as Express does."""
 
     name: str
     method: str
@@ -77,6 +90,7 @@ class Entry:
     output: str | None = None
     query: tuple[str, ...] = ()
     max_body: int | None = SMALL_BODY
+    one_segment: tuple[str, ...] = ()
     pattern: re.Pattern = field(init=False, repr=False, compare=False)
     route_params: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
@@ -84,26 +98,56 @@ class Entry:
         names = tuple(re.findall(r"<([a-zA-Z]+)>", self.route))
         regex = re.escape(self.route)
         for param in names:
-            group = "(.+)" if param in WILDCARD_PARAMS else "([^/]+)"
+            wildcard = param in WILDCARD_PARAMS and param not in self.one_segment
+            group = "(.+)" if wildcard else "([^/]+)"
             regex = regex.replace(re.escape(f"<{param}>"), group)
+        regex = regex.replace(re.escape("{"), "(?:").replace(re.escape("}"), ")?/?")
         object.__setattr__(self, "pattern", re.compile(f"^{regex}$"))
         object.__setattr__(self, "route_params", names)
 
     @property
     def checked_early(self) -> bool:
-        """Scopes that only use URL parameters are checked before the handler."""
-        return self.scopes is not None and scope_rules.template_params(self.scopes) <= set(
-            self.route_params
-        )
+        """Scopes that only use URL parameters (not optional ones) are checked
+        before the handler."""
+        required = set(self.route_params) - set(_OPTIONAL.findall(self.route))
+        return self.scopes is not None and scope_rules.template_params(self.scopes) <= required
+
+
+@dataclass(frozen=True)
+class ApiTable:
+    """One service's API: its entries, served under `prefix`, their schemas'
+    ids starting with `schemas`, and the patterns URL parameters must match
+    (a parameter with no pattern may hold anything)."""
+
+    prefix: str
+    schemas: str
+    entries: list[Entry]
+    params: dict[str, str] = field(default_factory=lambda: PARAM_PATTERNS)
+
+
+def declarer(entries: list[Entry]) -> Callable[..., Callable[[Handler], Handler]]:
+    """A decorator factory that adds an entry to `entries`, with the fields
+    of `Entry` but the handler, which it decorates."""
+
+    def declare(*fields: Any, **named: Any) -> Callable[[Handler], Handler]:
+        def add(handler: Handler) -> Handler:
+            entry = Entry(*fields[:4], handler, *fields[4:], **named)
+            entries.append(entry)
+            return handler
+
+        return add
+
+    return declare
 
 
 @dataclass
 class Call:
-    """One request to one entry, with everything its handler needs."""
+    """One request to one entry, with everything its handler needs
+    (`service` is the table's: the `QueueService` or the `IndexService`)."""
 
     entry: Entry
     request: web.Request
-    service: QueueService
+    service: Any
     params: dict[str, str]
     query: dict[str, str]
     payload: Any
@@ -146,40 +190,16 @@ class Call:
         return self.query.get("continuationToken"), self.query.get("limit")
 
 
-def _match(entries: list[Entry], method: str, raw_path: str) -> tuple[Entry, dict[str, str]] | None:
-    route = raw_path[len(API_PREFIX) :] or "/"
-    for entry in entries:
+def _match(table: ApiTable, method: str, raw_path: str) -> tuple[Entry, dict[str, str]] | None:
+    route = raw_path[len(table.prefix) :] or "/"
+    for entry in table.entries:
         if entry.method != method:
             continue
         found = entry.pattern.match(route)
         if found:
-            values = [urllib.parse.unquote(v) for v in found.groups()]
-            return entry, dict(zip(entry.route_params, values, strict=True))
+            pairs = zip(entry.route_params, found.groups(), strict=True)
+            return entry, {k: urllib.parse.unquote(v) for k, v in pairs if v is not None}
     return None
-
-
-def signed_url(request: web.Request) -> str | None:
-    """The absolute URL a client signed: scheme, Host (or forwarded port), raw
-    path; None when the Host or forwarded port is not one a client could sign."""
-    scheme = "http"
-    host = request.headers.get("Host", request.host)
-    hostname, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
-    if not hostname:
-        hostname, port = host, ""
-    if request.headers.get("X-Forwarded-Proto", "").lower() == "https":
-        scheme, port = "https", "443"
-    port = request.headers.get("X-Forwarded-Port", port)
-    if not _HOSTNAME.fullmatch(hostname) or not (port == "" or _is_port(port)):
-        return None
-    netloc = f"{hostname}:{port}" if port else hostname
-    return f"{scheme}://{netloc}{request.raw_path}"
-
-
-_HOSTNAME = re.compile(r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253}")
-
-
-def _is_port(text: str) -> bool:
-    return text.isascii() and text.isdigit() and len(text) <= 5 and 0 < int(text) < 65536
 
 
 def _check_query(entry: Entry, query: dict[str, str]) -> None:
@@ -190,22 +210,30 @@ def _check_query(entry: Entry, query: dict[str, str]) -> None:
             "Unknown query parameters: {{unknown}}",
             unknown=", ".join(unknown),
         )
-    if "limit" in query and not re.fullmatch(r"[0-9]+", query["limit"]):
-        raise APIError("InvalidRequestArguments", "limit must be a non-negative integer")
-    if "continuationToken" in query and not query["continuationToken"]:
-        raise APIError("InvalidRequestArguments", "continuationToken must not be empty")
+    for name, value in query.items():
+        pattern = QUERY_PATTERNS.get(name)
+        if pattern is not None and not re.fullmatch(pattern, value):
+            raise APIError(
+                "InvalidRequestArguments",
+                "Query-string parameter: {{name}}={{value}} does not match {{pattern}}",
+                name=name,
+                value=json.dumps(value),
+                pattern=f"/^{pattern}$/",
+            )
 
 
-def _check_params(params: dict[str, str]) -> None:
+def _check_params(params: dict[str, str], patterns: dict[str, str]) -> None:
     for name, value in params.items():
+        if name not in patterns:
+            continue
         too_long = name == "runId" and len(value) > MAX_RUN_ID_DIGITS
-        if too_long or not re.fullmatch(PARAM_PATTERNS[name], value):
+        if too_long or not re.fullmatch(patterns[name], value):
             raise APIError(
                 "InvalidRequestArguments",
                 "Invalid URL parameter {{name}}: {{value}} does not match {{pattern}}",
                 name=name,
                 value=value,
-                pattern=PARAM_PATTERNS[name]
+                pattern=patterns[name]
                 + (f" (at most {MAX_RUN_ID_DIGITS} digits)" if too_long else ""),
             )
 
@@ -217,7 +245,9 @@ def _fill_defaults(schema: dict[str, Any], payload: Any) -> None:
                 payload[key] = json.loads(json.dumps(spec["default"]))
 
 
-def _validate_input(entry: Entry, request: web.Request, body: bytes, payload: Any) -> None:
+def _validate_input(
+    table: ApiTable, entry: Entry, request: web.Request, body: bytes, payload: Any
+) -> None:
     """Check the parsed body against the entry's input schema, filling in the
     schema's top-level defaults first (error answers show the payload so)."""
     if entry.input is None:
@@ -228,7 +258,7 @@ def _validate_input(entry: Entry, request: web.Request, body: bytes, payload: An
             "Payload must be JSON with content-type: application/json got content-type: {{type}}",
             type=request.headers.get("Content-Type", "undefined"),
         )
-    schema_id = SCHEMA_PREFIX + entry.input
+    schema_id = table.schemas + entry.input
     schemas = own_schemas()
     _fill_defaults(schemas.by_id[schema_id], payload)
     problems = schemas.errors(schema_id, payload)
@@ -249,67 +279,76 @@ def _json_body(reply: Reply) -> tuple[Any, web.StreamResponse | None]:
     return reply, None
 
 
-async def dispatch(request: web.Request) -> web.StreamResponse:
-    """Serve one request under `/api/queue/v1/` with the application's entries."""
-    response = await _serve(request)
+def mount(app: web.Application, table: ApiTable, service: Any) -> None:
+    """Serve `table`'s entries, with `service`, under its prefix, and the
+    sandbox's own schemas of that service under its schema prefix."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        return await dispatch(table, service, request)
+
+    # `[\s\S]*`, not `.*`: a path may hold a (percent-encoded) newline,
+    # which must reach the handlers' own checks rather than a bare 404.
+    app.router.add_route("*", table.prefix + r"/{tail:[\s\S]*}", handle)
+    app.router.add_get(table.schemas + r"{name:[\s\S]*}", serve_schema)
+
+
+async def dispatch(table: ApiTable, service: Any, request: web.Request) -> web.StreamResponse:
+    """Serve one request under the table's prefix with its entries."""
+    response = await _serve(table, service, request)
     if not response.prepared:
         response.headers.update(API_HEADERS)
     return response
 
 
-def _no_entry(request: web.Request, raw_path: str, moment: str) -> web.Response:
-    error = APIError(
-        "ResourceNotFound",
-        "No such API entry: {{method}} {{path}}",
-        method=request.method,
-        path=raw_path,
-    )
-    return error_response(error, "unknown", moment)
+def _no_entry() -> web.Response:
+    """404 for a path (or method) no entry has: Taskcluster's services answer
+    these from their web framework, not in their error format."""
+    return web.json_response({"error": "Not found"}, status=404)
 
 
-def _options(request: web.Request, raw_path: str, moment: str) -> web.Response:
+def _options(table: ApiTable, raw_path: str) -> web.Response:
     """OPTIONS: the methods of the entries the path names (200), as Express answers."""
-    route = raw_path[len(API_PREFIX) :] or "/"
-    methods = {e.method for e in request.app[keys.ENTRIES] if e.pattern.match(route)}
+    route = raw_path[len(table.prefix) :] or "/"
+    methods = {e.method for e in table.entries if e.pattern.match(route)}
     if not methods:
-        return _no_entry(request, raw_path, moment)
+        return _no_entry()
     allowed = ", ".join(sorted(methods | ({"HEAD"} if "GET" in methods else set())))
     return web.Response(text=allowed, headers={"Allow": allowed})
 
 
-async def _serve(request: web.Request) -> web.StreamResponse:
+async def _serve(table: ApiTable, service: Any, request: web.Request) -> web.StreamResponse:
     app = request.app
-    service: QueueService = app[keys.SERVICE]
     raw_path = request.raw_path.split("?", 1)[0]
     moment = iso(now())
     if request.method == "OPTIONS":
-        return _options(request, raw_path, moment)
+        return _options(table, raw_path)
     method = "GET" if request.method == "HEAD" else request.method
-    matched = _match(app[keys.ENTRIES], method, raw_path)
+    matched = _match(table, method, raw_path)
     if matched is None:
-        return _no_entry(request, raw_path, moment)
+        return _no_entry()
     entry, params = matched
     payload: Any = {}
     try:
         limit = service.settings.max_request_bytes
         body = await read_body(request, min(entry.max_body or limit, limit))
         payload = parse_body(entry.input is not None, request, body)
-        authenticate = functools.partial(
-            _authenticate, app[keys.AUTHENTICATOR], entry, params, request, body
+        base = service.root_url + table.prefix
+        who = functools.partial(
+            authenticate, app[keys.AUTHENTICATOR], entry, params, request, body, base
         )
-        call = Call(entry, request, service, params, dict(request.query), payload, authenticate)
+        call = Call(entry, request, service, params, dict(request.query), payload, who)
         # Taskcluster's order: scopes that need only the URL, the URL's
         # parameters and query, the input schema, then the handler (which
         # checks the other scopes, and only then the credentials).
         if entry.checked_early:
             call.authorize()
-        _check_params(params)
+        _check_params(params, table.params)
         _check_query(entry, call.query)
-        _validate_input(entry, request, body, payload)
+        _validate_input(table, entry, request, body, payload)
         reply = await entry.handler(call)
         body_json, response = _json_body(reply)
-        if entry.output and app[keys.OUTPUT_SCHEMAS] is not None and body_json is not None:
-            _validate_output(app[keys.OUTPUT_SCHEMAS], entry, body_json)
+        if entry.output and body_json is not None:
+            _validate_output(table.schemas + entry.output, body_json)
         if response is not None:
             return response
         if reply is None:
@@ -324,48 +363,19 @@ async def _serve(request: web.Request) -> web.StreamResponse:
         return error_response(error, entry.name, moment, params, payload)
 
 
-def _authenticate(
-    authenticator: Authenticator,
-    entry: Entry,
-    params: dict[str, str],
-    request: web.Request,
-    body: bytes,
-) -> Caller:
-    if entry.scopes is None:
-        return Caller("anonymous", (), False)
-    return authenticator.authenticate(
-        request.method,
-        signed_url(request),
-        request.headers.get("Authorization"),
-        request.query.get("bewit"),
-        body,
-        request.headers.get("Content-Type", ""),
-        canonical_url(entry, params, request) if "bewit" in request.query else None,
-    )
-
-
-def canonical_url(entry: Entry, params: dict[str, str], request: web.Request) -> str:
-    """The URL of this call as an official client builds it from the root URL."""
-    path = entry.route
-    for name, value in params.items():
-        path = path.replace(f"<{name}>", urllib.parse.quote(value, safe=""))
-    query = request.raw_path.partition("?")[2]
-    root_url = request.app[keys.SERVICE].root_url
-    return f"{root_url}{API_PREFIX}{path}" + (f"?{query}" if query else "")
-
-
 class OutputMismatch(Exception):
-    """A response body does not follow the entry's output schema."""
+    """A response body does not follow the entry's output schema (a bug of
+    the sandbox's, answered 500 as Taskcluster answers it)."""
 
 
-def _validate_output(schemas: SchemaSet, entry: Entry, body: Any) -> None:
-    problems = schemas.errors(SCHEMA_PREFIX + entry.output, body)
+def _validate_output(schema_id: str, body: Any) -> None:
+    problems = own_schemas().errors(schema_id, body)
     if problems:
-        raise OutputMismatch(f"{entry.name} answered against its output schema: {problems}")
+        raise OutputMismatch(f"an answer does not follow {schema_id}: {problems}")
 
 
 async def serve_schema(request: web.Request) -> web.StreamResponse:
-    """GET /schemas/queue/v1/<name>.json: the sandbox's own schemas."""
+    """GET /schemas/<service>/v1/<name>.json: the sandbox's own schemas."""
     schema = own_schemas().by_id.get(request.path + "#")
     if schema is None:
         raise web.HTTPNotFound()

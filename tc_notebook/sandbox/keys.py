@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-SERVICE = web.AppKey("service", "QueueService")
-ENTRIES = web.AppKey("entries", "list[Entry]")  # the API table that `dispatch` serves
+SERVICE = web.AppKey("service", "QueueService")  # the queue, for routes outside its API
 BLOBS = web.AppKey("blobs", "BlobStore")
 AUTHENTICATOR = web.AppKey("authenticator", "Authenticator")
-OUTPUT_SCHEMAS = web.AppKey("output_schemas", "SchemaSet | None")
 STARTED = web.AppKey("started", float)
 LIVELOG_RELAY = web.AppKey("livelog_relay", "LiveLogRelay")
 # Set on a prepared JSON response whose body the output schema should check.

@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from . import strict_json
@@ -51,6 +52,20 @@ def encode_offset(offset: int) -> str | None:
     if not offset:
         return None
     return json.dumps(["offset", offset]).encode().hex()
+
+
+def offset_page(
+    key: str, rows_at: Callable[[int, int], list], token: str | None, limit: str | None
+) -> dict[str, Any]:
+    """A page of a by-offset list, `{key: [...], continuationToken?}`:
+    `rows_at(offset, count)` reads `count` rows from `offset` (one more than
+    the page holds, which tells whether more follow)."""
+    offset, size = offset_of(token), page_size(limit)
+    rows = rows_at(offset, size + 1)
+    reply: dict[str, Any] = {key: rows[:size]}
+    if len(rows) > size and (next_token := encode_offset(offset + size)):
+        reply["continuationToken"] = next_token
+    return reply
 
 
 def offset_of(token: str | None) -> int:

@@ -1,6 +1,6 @@
 """The queue: Taskcluster's Queue v1 semantics on top of a `Store`, cut along
 the seams of Taskcluster's own queue service. The API's handlers call
-`QueueService.tasks`, `.claims` and `.artifacts`; these answer with plain
+`QueueService.tasks`, `.claims`, `.artifacts` and `.workers`; these answer with plain
 dicts shaped like Taskcluster's responses or raise `APIError`. All share one
 `Runs`, the run state machine; `resolvers` drive it in the background.
 """
@@ -10,10 +10,12 @@ from __future__ import annotations
 from .artifacts import ArtifactService
 from .blobs import BlobStore
 from .claims import ClaimService
+from .queue_lists import QueueLists
 from .runs import Runs, TransitionListener
 from .settings import QueueSettings
 from .store import Store
 from .tasks import TaskService
+from .worker_info import WorkerInfo
 
 
 class QueueService:
@@ -26,7 +28,9 @@ class QueueService:
         self.runs = Runs(store)
         self.blobs = BlobStore(store, root_url, settings.max_blob_bytes)
         self.tasks = TaskService(self.runs)
-        self.claims = ClaimService(self.runs, settings)
+        self.workers = WorkerInfo(store)
+        self.queue_lists = QueueLists(store)
+        self.claims = ClaimService(self.runs, settings, self.workers)
         self.artifacts = ArtifactService(self.runs, self.blobs)
 
     @property

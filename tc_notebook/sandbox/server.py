@@ -21,17 +21,20 @@ from ..net import bound_socket, free_port
 from ..timestamps import iso, now
 from ..tutorial import tutorial_task_queue
 from ..worker.worker import clear_previous_runs
-from . import api, blobs, dispatch, keys, resolvers
+from . import api, blobs, dispatch, index_api, keys, reference, resolvers, task_pages
 from .auth import Authenticator
 from .builtin_workers import BuiltinWorkers
 from .errors import APIError, error_response, internal_error
+from .index_service import INDEX_CLIENT, IndexService
+from .index_store import IndexStore
 from .livelog_relay import RELAY_BASE, LiveLogRelay, serve_livelog
 from .local_worker import CLIENT_ID as WORKER_CLIENT_ID
 from .local_worker import WORKER_GROUP, WORKER_ID, LocalWorker, worker_scopes
 from .queue import QueueService
-from .schemas import SchemaSet
 from .settings import QueueSettings
 from .store import ROOT_CLIENT_ID, Store
+
+QUEUE_API = dispatch.ApiTable("/api/queue/v1", "/schemas/queue/", api.ENTRIES)
 
 
 class RequestLog(AbstractAccessLogger):
@@ -64,7 +67,6 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         settings: QueueSettings | None = None,
-        output_schema_dir: Path | None = None,
         capacity: int | None = None,
         task_queues: list[str] | None = None,
         temporary: bool = False,
@@ -76,7 +78,6 @@ class SandboxServer:
         self.worker: LocalWorker | None = None
         self.host, self.port = host, port
         self.settings = settings or QueueSettings()
-        self.output_schemas = SchemaSet(output_schema_dir) if output_schema_dir else None
         self.store: Store | None = None
         self.service: QueueService | None = None
         self._runner: web.AppRunner | None = None
@@ -108,21 +109,21 @@ class SandboxServer:
             client_max_size=self.settings.max_request_bytes, middlewares=[errors_as_json]
         )
         app[keys.SERVICE] = self.service
-        app[keys.ENTRIES] = api.ENTRIES
         app[keys.BLOBS] = self.service.blobs
         app[keys.AUTHENTICATOR] = Authenticator(self.store.client)
-        app[keys.OUTPUT_SCHEMAS] = self.output_schemas
         app[keys.STARTED] = time.monotonic()
         self.livelog_port = free_port()  # the worker's live-log server, relayed
         self.relay = LiveLogRelay(self.livelog_port)
         app[keys.LIVELOG_RELAY] = self.relay
         app.router.add_get(LiveLogRelay.route, serve_livelog)
-        # `[\s\S]*`, not `.*`: a path may hold a (percent-encoded) newline,
-        # which must reach the handlers' own checks rather than a bare 404.
-        app.router.add_route("*", dispatch.API_PREFIX + r"/{tail:[\s\S]*}", dispatch.dispatch)
-        app.router.add_get(dispatch.SCHEMA_PREFIX + r"{name:[\s\S]*}", dispatch.serve_schema)
+        dispatch.mount(app, QUEUE_API, self.service)
+        index_token = self.add_client(*INDEX_CLIENT)
+        index = IndexService(IndexStore(self.store.db), self.service, index_token)
+        dispatch.mount(app, index_api.TABLE, index)
+        app.router.add_get(reference.REFERENCE_PATH, reference.serve_reference)
         app.router.add_put(blobs.BLOB_PREFIX + r"{tail:[\s\S]*}", blobs.put_blob)
         app.router.add_get(blobs.BLOB_PREFIX + r"{tail:[\s\S]*}", blobs.get_blob)
+        task_pages.add_routes(app.router)  # the web UI's task pages
         # handler_cancellation: a long poll (claimWork, a live log) ends as soon
         # as its client goes away.
         self._runner = web.AppRunner(
@@ -233,7 +234,6 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         settings: QueueSettings | None = None,
-        output_schema_dir: str | Path | None = None,
         capacity: int | None = None,
         task_queues: list[str] | None = None,
     ) -> None:
@@ -244,7 +244,6 @@ class Sandbox:
             host=host,
             port=port,
             settings=settings,
-            output_schema_dir=output_schema_dir,
             capacity=capacity,
             task_queues=task_queues,
             temporary=self._temporary,

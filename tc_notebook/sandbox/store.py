@@ -16,11 +16,16 @@ import secrets
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ..terms import ACTIVE
+from ..timestamps import iso, parse_time
+from . import artifact_store, worker_store
+from .artifact_store import ArtifactRows
 from .collation import COLLATION, collate
+from .worker_store import WorkerRows
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS clients (
@@ -50,7 +55,8 @@ CREATE INDEX IF NOT EXISTS tasks_deadline ON tasks (state, deadline);
 CREATE TABLE IF NOT EXISTS task_groups (
     task_group_id TEXT PRIMARY KEY,
     scheduler_id TEXT NOT NULL,
-    expires TEXT NOT NULL
+    expires TEXT NOT NULL,
+    sealed TEXT
 );
 CREATE TABLE IF NOT EXISTS dependencies (
     dependent_task_id TEXT NOT NULL,
@@ -60,24 +66,13 @@ CREATE TABLE IF NOT EXISTS dependencies (
     PRIMARY KEY (required_task_id, dependent_task_id)
 );
 CREATE INDEX IF NOT EXISTS dependencies_dependent ON dependencies (dependent_task_id);
-CREATE TABLE IF NOT EXISTS artifacts (
-    task_id TEXT NOT NULL,
-    run_id INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    storage_type TEXT NOT NULL,
-    content_type TEXT NOT NULL,
-    content_length INTEGER,
-    expires TEXT NOT NULL,
-    present INTEGER NOT NULL,
-    details TEXT NOT NULL,
-    PRIMARY KEY (task_id, run_id, name)
-);
 """
 
 # Priorities, highest first; stored as their index so SQL can order by it.
 PRIORITIES = ("highest", "very-high", "high", "medium", "low", "very-low", "lowest")
 
 ROOT_CLIENT_ID = "root"
+GROUP_EXPIRY_MARGIN = timedelta(hours=1)
 
 
 def _marks(values: tuple[str, ...]) -> str:
@@ -89,7 +84,7 @@ class DataDirInUse(RuntimeError):
     """Another sandbox is serving the same data directory."""
 
 
-class Store:
+class Store(ArtifactRows, WorkerRows):
     """The sandbox's state on disk. Use from one thread (the server's loop)."""
 
     def __init__(self, data_dir: Path) -> None:
@@ -109,8 +104,16 @@ class Store:
         self.db.create_collation(COLLATION, collate)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
+        for schema in (SCHEMA, artifact_store.SCHEMA, worker_store.SCHEMA):
+            self.db.executescript(schema)
+        self._add_missing_columns()
         self.root_token = self._ensure_root_client()
+
+    def _add_missing_columns(self) -> None:
+        """Bring a data directory from an older sandbox up to this schema."""
+        group_columns = {row["name"] for row in self.db.execute("PRAGMA table_info(task_groups)")}
+        if "sealed" not in group_columns:
+            self.db.execute("ALTER TABLE task_groups ADD COLUMN sealed TEXT")
 
     def close(self) -> None:
         """Close the database and release the data directory."""
@@ -217,12 +220,14 @@ class Store:
             ),
         )
 
-    def pending_task_ids(self, task_queue_id: str, limit: int) -> list[str]:
-        """Claimable tasks of a queue, highest priority first, then oldest."""
+    def pending_task_ids(self, task_queue_id: str, limit: int, moment: str) -> list[str]:
+        """Claimable tasks of a queue (deadline after `moment`), highest
+        priority first, then oldest."""
         return self._column(
             "SELECT task_id FROM tasks WHERE task_queue_id = ? AND state = 'pending'"
-            " ORDER BY priority, pending_since, seq LIMIT ?",
+            " AND deadline > ? ORDER BY priority, pending_since, seq LIMIT ?",
             task_queue_id,
+            moment,
             limit,
         )
 
@@ -247,28 +252,94 @@ class Store:
             moment,
         )
 
+    def tasks_by_ids(self, task_ids: list[str], offset: int, limit: int) -> list[dict[str, Any]]:
+        """The stored tasks among `task_ids` (unknown ones left out), oldest first."""
+        rows = self.db.execute(
+            "SELECT * FROM tasks WHERE task_id IN (SELECT value FROM json_each(?))"
+            " ORDER BY seq LIMIT ? OFFSET ?",
+            (json.dumps(task_ids), limit, offset),
+        )
+        return [self._task_from_row(r) for r in rows]
+
+    def queued_tasks(
+        self, task_queue_id: str, state: str, after: tuple[str, str] | None, limit: int
+    ) -> list[tuple[dict[str, Any], str]]:
+        """(task, since) for a queue's tasks in `state` (pending or running), by
+        the time they became so (`since`: scheduled or started), after the
+        (since, taskId) of a previous page's last row."""
+        since = "pending_since" if state == "pending" else "json_extract(runs, '$[#-1].started')"
+        after_since, after_id = after or ("", "")
+        rows = self.db.execute(
+            f"SELECT *, {since} AS since FROM tasks WHERE task_queue_id = ? AND state = ?"
+            f" AND since > ? AND task_id != ? ORDER BY since, seq LIMIT ?",
+            (task_queue_id, state, after_since, after_id, limit),
+        )
+        return [(self._task_from_row(r), r["since"]) for r in rows]
+
+    def running_count(self, task_queue_id: str) -> int:
+        """How many tasks of a queue are claimed (running)."""
+        return self._column(
+            "SELECT count(*) FROM tasks WHERE task_queue_id = ? AND state = 'running'",
+            task_queue_id,
+        )[0]
+
+    def set_priority(self, task: dict[str, Any], priority: str) -> None:
+        """Give a task a new priority (in its definition too)."""
+        task["definition"]["priority"] = priority
+        self.db.execute(
+            "UPDATE tasks SET priority = ?, definition = ? WHERE task_id = ?",
+            (PRIORITIES.index(priority), json.dumps(task["definition"]), task["taskId"]),
+        )
+
+    def live_group_task_ids(self, task_group_id: str, before_deadline: str) -> list[str]:
+        """A group's tasks whose deadline is after `before_deadline`, by taskId."""
+        return self._column(
+            f"SELECT task_id FROM tasks WHERE task_group_id = ? AND deadline > ?"
+            f" ORDER BY task_id COLLATE {COLLATION}",
+            task_group_id,
+            before_deadline,
+        )
+
     # -- task groups -------------------------------------------------------
 
     def task_group(self, task_group_id: str) -> dict[str, Any] | None:
-        """`{taskGroupId, schedulerId, expires}` or None."""
+        """`{taskGroupId, schedulerId, expires, sealed?}` or None."""
         row = self.db.execute(
             "SELECT * FROM task_groups WHERE task_group_id = ?", (task_group_id,)
         ).fetchone()
         if not row:
             return None
-        return {
+        group = {
             "taskGroupId": row["task_group_id"],
             "schedulerId": row["scheduler_id"],
             "expires": row["expires"],
         }
+        return group | ({"sealed": row["sealed"]} if row["sealed"] else {})
+
+    def seal_task_group(self, task_group_id: str, moment: str) -> None:
+        """Seal a group at `moment`, unless it already is."""
+        self.db.execute(
+            "UPDATE task_groups SET sealed = coalesce(sealed, ?) WHERE task_group_id = ?",
+            (moment, task_group_id),
+        )
+
+    def group_size(self, task_group_id: str) -> int:
+        """How many tasks a group has."""
+        return self._column("SELECT count(*) FROM tasks WHERE task_group_id = ?", task_group_id)[0]
 
     def ensure_task_group(self, task_group_id: str, scheduler_id: str, expires: str) -> None:
-        """Create a group, or extend its expiry to cover a new task."""
+        """Create a group, or extend its expiry for a task that expires later;
+        as in Taskcluster, a group expires an hour after the task that made it so."""
+        last = parse_time(expires)
+        extended = iso(
+            min(last, datetime.max.replace(tzinfo=last.tzinfo) - GROUP_EXPIRY_MARGIN)
+            + GROUP_EXPIRY_MARGIN
+        )
         self.db.execute(
             "INSERT INTO task_groups (task_group_id, scheduler_id, expires) VALUES (?, ?, ?)"
-            " ON CONFLICT (task_group_id)"
-            " DO UPDATE SET expires = max(expires, excluded.expires)",
-            (task_group_id, scheduler_id, expires),
+            " ON CONFLICT (task_group_id) DO UPDATE SET expires = excluded.expires"
+            " WHERE ? > task_groups.expires",
+            (task_group_id, scheduler_id, extended, expires),
         )
 
     def group_task_ids(self, task_group_id: str, offset: int, limit: int) -> list[str]:
@@ -326,64 +397,3 @@ class Store:
             limit,
             offset,
         )
-
-    # -- artifacts ---------------------------------------------------------
-
-    @staticmethod
-    def _artifact_from_row(row: sqlite3.Row) -> dict[str, Any]:
-        return {
-            "taskId": row["task_id"],
-            "runId": row["run_id"],
-            "name": row["name"],
-            "storageType": row["storage_type"],
-            "contentType": row["content_type"],
-            "contentLength": row["content_length"],
-            "expires": row["expires"],
-            "present": bool(row["present"]),
-            "details": json.loads(row["details"]),
-        }
-
-    def artifact(self, task_id: str, run_id: int, name: str) -> dict[str, Any] | None:
-        """One artifact row, or None."""
-        row = self.db.execute(
-            "SELECT * FROM artifacts WHERE task_id = ? AND run_id = ? AND name = ?",
-            (task_id, run_id, name),
-        ).fetchone()
-        return self._artifact_from_row(row) if row else None
-
-    def put_artifact(self, artifact: dict[str, Any]) -> None:
-        """Insert or replace an artifact row."""
-        self.db.execute(
-            "INSERT OR REPLACE INTO artifacts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                artifact["taskId"],
-                artifact["runId"],
-                artifact["name"],
-                artifact["storageType"],
-                artifact["contentType"],
-                artifact.get("contentLength"),
-                artifact["expires"],
-                int(artifact["present"]),
-                json.dumps(artifact["details"]),
-            ),
-        )
-
-    def set_content_length(self, task_id: str, run_id: int, name: str, size: int) -> None:
-        """Record the size of an s3 artifact's stored bytes (nothing else of its row)."""
-        self.db.execute(
-            "UPDATE artifacts SET content_length = ? WHERE task_id = ? AND run_id = ?"
-            " AND name = ? AND storage_type = 's3'",
-            (size, task_id, run_id, name),
-        )
-
-    def artifacts(
-        self, task_id: str, run_id: int, after: str | None, limit: int
-    ) -> list[dict[str, Any]]:
-        """Artifacts of a run ordered by name (as Taskcluster orders names),
-        starting after the name `after`."""
-        rows = self.db.execute(
-            f"SELECT * FROM artifacts WHERE task_id = ? AND run_id = ?"
-            f" AND name COLLATE {COLLATION} > ? ORDER BY name COLLATE {COLLATION} LIMIT ?",
-            (task_id, run_id, after or "", limit),
-        )
-        return [self._artifact_from_row(r) for r in rows]

@@ -11,19 +11,19 @@ from typing import Any
 from ..terms import RESOLVED
 from ..timestamps import iso, now, parse_time
 from .errors import APIError
-from .paging import encode_offset, offset_of, page_size
+from .paging import offset_page
 from .runs import (
     UNRESOLVED,
     Runs,
     add_run,
     conflict,
-    not_found,
     refuse_past_deadline,
     status_of,
     status_reply,
 )
 from .scopes import Authorize
 from .store import PRIORITIES
+from .task_groups import TaskGroupService, ever_resolved
 
 MAX_RUNS = 50
 CREATED_DRIFT = timedelta(minutes=15)
@@ -78,6 +78,7 @@ class TaskService:
     def __init__(self, runs: Runs) -> None:
         self.runs = runs
         self.store = runs.store
+        self.groups = TaskGroupService(runs)
 
     def task(self, task_id: str) -> dict[str, Any]:
         """A task's definition."""
@@ -133,7 +134,8 @@ class TaskService:
         return status_reply(task)
 
     def _check_group(self, body: dict[str, Any]) -> None:
-        """A task joins a group only with the schedulerId of the group's tasks."""
+        """A task joins a group only with the schedulerId of the group's tasks,
+        and only while the group is not sealed."""
         group = self.store.task_group(body["taskGroupId"])
         if group and group["schedulerId"] != body["schedulerId"]:
             raise conflict(
@@ -141,6 +143,11 @@ class TaskService:
                 "`{{schedulerId}}`; all tasks of a group must share it",
                 taskGroupId=body["taskGroupId"],
                 schedulerId=group["schedulerId"],
+            )
+        if group and "sealed" in group:
+            raise conflict(
+                "Task group `{{taskGroupId}}` is sealed: it takes no new tasks",
+                taskGroupId=body["taskGroupId"],
             )
 
     def _check_dependencies(self, task_id: str, body: dict[str, Any]) -> None:
@@ -226,27 +233,16 @@ class TaskService:
         `continuationToken` (as in Taskcluster, none for `limit=0` from the
         start, the same token again for `limit=0` further on); `ids_at(offset,
         count)` lists the task ids."""
-        offset, size = offset_of(token), page_size(limit)
-        ids = ids_at(offset, size + 1)
-        tasks = [self.store.task(task_id) for task_id in ids[:size]]
-        reply["tasks"] = [{"status": status_of(t), "task": t["definition"]} for t in tasks]
-        token = encode_offset(offset + size) if len(ids) > size else None
-        if token is not None:
-            reply["continuationToken"] = token
-        return reply
 
-    def get_task_group(self, group_id: str) -> dict:
-        """getTaskGroup."""
-        group = self.store.task_group(group_id)
-        if group is None:
-            raise not_found(
-                "No task group with taskGroupId `{{taskGroupId}}`", taskGroupId=group_id
-            )
-        return group
+        def rows_at(offset: int, count: int) -> list[dict[str, Any]]:
+            tasks = [self.store.task(task_id) for task_id in ids_at(offset, count)]
+            return [{"status": status_of(t), "task": t["definition"]} for t in tasks]
+
+        return reply | offset_page("tasks", rows_at, token, limit)
 
     def list_task_group(self, group_id: str, token: str | None, limit: str | None) -> dict:
         """listTaskGroup: the group and `{status, task}` of each of its tasks, paged."""
-        group = self.get_task_group(group_id)
+        group = self.groups.get_task_group(group_id)
         return self._page_of_tasks(
             group,
             lambda offset, size: self.store.group_task_ids(group_id, offset, size),
@@ -264,12 +260,50 @@ class TaskService:
             limit,
         )
 
-    def pending_tasks(self, task_queue_id: str) -> dict:
-        """pendingTasks: how many tasks of a queue wait to be claimed."""
-        provisioner_id, worker_type = task_queue_id.split("/", 1)
-        return {
-            "provisionerId": provisioner_id,
-            "workerType": worker_type,
-            "taskQueueId": task_queue_id,
-            "pendingTasks": self.store.pending_count(task_queue_id),
-        }
+    def tasks(self, task_ids: list[str], token: str | None, limit: str | None) -> dict:
+        """tasks: `{taskId, task}` of each known task of `task_ids`, paged."""
+        return self._known_tasks(
+            task_ids,
+            token,
+            limit,
+            "tasks",
+            lambda t: {"taskId": t["taskId"], "task": t["definition"]},
+        )
+
+    def statuses(self, task_ids: list[str], token: str | None, limit: str | None) -> dict:
+        """statuses: `{taskId, status}` of each known task of `task_ids`, paged."""
+        return self._known_tasks(
+            task_ids,
+            token,
+            limit,
+            "statuses",
+            lambda t: {"taskId": t["taskId"], "status": status_of(t)},
+        )
+
+    def _known_tasks(
+        self,
+        task_ids: list[str],
+        token: str | None,
+        limit: str | None,
+        key: str,
+        shape: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> dict:
+        def rows_at(offset: int, count: int) -> list[dict[str, Any]]:
+            return [shape(t) for t in self.store.tasks_by_ids(task_ids, offset, count)]
+
+        return offset_page(key, rows_at, token, limit)
+
+    def change_task_priority(self, task_id: str, priority: str, authorize: Authorize) -> dict:
+        """changeTaskPriority: a new priority for a task that was never resolved
+        (a running run keeps its claim; the next run is claimed by it)."""
+        task = self.runs.require_task(task_id)
+        authorize(taskId=task_id, taskQueueId=task["definition"]["taskQueueId"])
+        with self.store.transaction():
+            refuse_past_deadline(task, "can't be reprioritized past its deadline")
+            if ever_resolved(task) or task["definition"]["priority"] == priority:
+                raise conflict(
+                    "Task `{{taskId}}` is already resolved and cannot be reprioritized.",
+                    taskId=task_id,
+                )
+            self.store.set_priority(task, priority)
+        return status_reply(task)

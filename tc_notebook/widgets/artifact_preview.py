@@ -11,7 +11,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from . import theme
+from .. import theme
 from .artifact_fetch import Head
 from .artifact_names import artifact_kind, human_size, image_format
 

@@ -13,8 +13,8 @@ import anywidget
 import taskcluster.exceptions
 from traitlets import Bool, Dict, Int, List, Unicode
 
+from .. import theme
 from ..failures import first_line
-from . import theme
 from .artifact_fetch import ArtifactError
 from .artifact_names import ICONS, artifact_kind, basename, human_size, is_public, previewable
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import html
 from datetime import datetime
 from typing import Any
 
@@ -13,27 +12,11 @@ from traitlets import Dict, Int, Unicode
 
 from ..connection import Connection
 from ..failures import NETWORK_ERRORS, first_line, is_transient
+from ..task_html import chip_html, format_seconds
 from ..terms import RESOLVED
 from ..timestamps import now, parse_time
-from . import polling, theme
+from . import polling
 from .shown import ShownHTML
-
-# The Taskcluster web UI's colours for task states: its StatusLabel shows
-# pending and unscheduled alike, in the neutral "default" colour.
-STATE_COLOURS = {
-    "completed": "#2e7d32",
-    "failed": "#c62828",
-    "exception": "#ef6c00",
-    "running": "#1565c0",
-    "pending": "#616161",
-    "unscheduled": "#616161",
-    "unknown": "#9e9e9e",
-}
-# Before the first status arrives: an outlined, neutral chip, not a state.
-LOADING_STYLE = (
-    f"background:transparent;color:{theme.FAINT};border:1px solid {theme.BORDER_STRONG};"
-    "padding:0 9px"
-)
 
 
 def elapsed_seconds(run: dict[str, Any], moment: datetime | None = None) -> float | None:
@@ -43,38 +26,6 @@ def elapsed_seconds(run: dict[str, Any], moment: datetime | None = None) -> floa
         return None
     end = parse_time(run["resolved"]) if run.get("resolved") else moment or now()
     return max((end - parse_time(begin)).total_seconds(), 0.0)
-
-
-def format_seconds(seconds: float) -> str:
-    """`3.4 s`, `2 min 5 s`, `1 h 2 min`."""
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
-
-
-def chip_html(state: str, detail: str = "", note: str = "") -> str:
-    """The badge's HTML: a coloured chip with the state, then details. An
-    empty state (nothing fetched yet) is a neutral "loading…" chip."""
-    if state:
-        colour = STATE_COLOURS.get(state, STATE_COLOURS["unknown"])
-        look, text = f"padding:1px 10px;background:{colour};color:#fff", state.upper()
-    else:
-        state, look, text = "loading", LOADING_STYLE, "loading…"
-    chip = (
-        f'<span class="tc-badge tc-state-{html.escape(state)}" style="display:inline-block;'
-        f"{look};border-radius:12px;white-space:nowrap;"
-        f'font:600 12px/20px sans-serif;letter-spacing:.04em">{html.escape(text)}</span>'
-    )
-    font = "font:12px sans-serif"
-    if detail:
-        chip += f' <span style="{font};color:{theme.MUTED}">{html.escape(detail)}</span>'
-    if note:
-        chip += f' <em style="{font};color:{theme.WARNING}">{html.escape(note)}</em>'
-    return chip
 
 
 class StatusBadge(ShownHTML):

@@ -16,6 +16,7 @@ from traitlets import Bool, Dict, List, Unicode
 
 from ..connection import Connection
 from ..failures import error_code, queue_message
+from ..theme import MUTED
 from ..tutorial import tutorial_task
 from . import form_html, polling
 from .artifact_editor import ArtifactEditor
@@ -23,7 +24,6 @@ from .task_checks import DEFAULT_DEADLINE, problems, resolve_deadline
 from .task_draft import TaskDraft, as_text, parse_text
 from .task_schema import TaskSchema, fetched_task_schema, task_schema
 from .taskview import TaskView
-from .theme import MUTED
 
 
 class TaskForm(widgets.VBox):

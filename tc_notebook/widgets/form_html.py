@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from .theme import ERROR, WARNING
+from ..theme import ERROR, WARNING
 
 
 def field_error(message: str) -> str:

@@ -13,10 +13,11 @@ import ipywidgets as widgets
 import taskcluster.exceptions
 from traitlets import Bool, Int, Unicode, observe
 
+from .. import theme
 from ..connection import Connection
 from ..failures import NETWORK_ERRORS, first_line, is_transient
 from ..terms import BACKING_LOG, LIVE_LOG, RESOLVED
-from . import polling, theme
+from . import polling
 from .shown import ShownHTML
 
 RENDER_EVERY = 0.1  # seconds between repaints while lines stream in

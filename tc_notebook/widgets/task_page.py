@@ -8,14 +8,12 @@ from typing import Any
 
 import taskcluster.exceptions
 
+from .. import theme
 from ..failures import error_code, queue_message
+from ..task_html import STATE_COLOURS, chip_html, when
 from ..terms import RESOLVED
-from ..timestamps import now, parse_time
-from . import theme
-from .badge import STATE_COLOURS, chip_html, format_seconds
 
 MAX_DEPENDENCIES = 50  # dependencies whose state is looked up and shown
-RUN_COLUMNS = ("run", "state", "reasonCreated", "reasonResolved", "worker", "started", "resolved")
 
 
 def action_outcome(action: str, run: dict[str, Any]) -> tuple[str, str]:
@@ -38,24 +36,6 @@ def action_outcome(action: str, run: dict[str, Any]) -> tuple[str, str]:
         verb = "Canceled"
     colour = STATE_COLOURS[state] if state in RESOLVED else theme.TEXT
     return f"{verb}: run {run_id} {how}.", colour
-
-
-def when(stamp: str | None, relative: bool = False) -> str:
-    """`2026-11-28 15:43:04 UTC`, optionally with `(in 2 days 3 h)` / `(5 min ago)`."""
-    if not stamp:
-        return "—"
-    try:
-        moment = parse_time(stamp)
-    except ValueError:
-        return html.escape(stamp)
-    text = moment.strftime("%Y-%m-%d %H:%M:%S UTC")
-    if relative:
-        seconds = (moment - now()).total_seconds()
-        span = abs(seconds)
-        days, rest = divmod(int(span), 86400)
-        amount = f"{days} d {rest // 3600} h" if days else format_seconds(span)
-        text += f" ({'in ' + amount if seconds >= 0 else amount + ' ago'})"
-    return text
 
 
 def failure_text(failure: BaseException) -> str:
@@ -136,26 +116,3 @@ def _dependencies_html(definition: dict[str, Any], states: dict[str, str]) -> st
         items += f"<li>and {more} more</li>"
     requires = html.escape(str(definition.get("requires", "all-completed")))
     return f'<ul style="margin:0;padding-left:1.2em">{items}</ul><small>requires {requires}</small>'
-
-
-def runs_html(runs: list[dict[str, Any]], selected: int | None) -> str:
-    """The runs table, oldest first, the `selected` run's row set off."""
-    if not runs:
-        return "<i>No runs yet.</i>"
-    head = "".join(f'<th style="text-align:left;padding-right:12px">{h}</th>' for h in RUN_COLUMNS)
-    rows = []
-    for run in runs:
-        worker = "/".join(filter(None, (run.get("workerGroup"), run.get("workerId")))) or "—"
-        style = f' style="background:{theme.PANEL}"' if run["runId"] == selected else ""
-        cells = [
-            str(run["runId"]),
-            chip_html(run.get("state", "unknown")),
-            html.escape(run.get("reasonCreated", "")),
-            html.escape(run.get("reasonResolved", "—")),
-            html.escape(worker),
-            when(run.get("started")),
-            when(run.get("resolved")),
-        ]
-        tds = "".join(f'<td style="padding-right:12px">{c}</td>' for c in cells)
-        rows.append(f'<tr class="tc-run" data-run="{run["runId"]}"{style}>{tds}</tr>')
-    return f'<table class="tc-runs" style="font-size:13px"><tr>{head}</tr>{"".join(rows)}</table>'

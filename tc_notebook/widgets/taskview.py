@@ -10,9 +10,11 @@ import ipywidgets as widgets
 import taskcluster.exceptions
 from traitlets import Bool, Dict, Int, Unicode, observe
 
+from .. import theme
 from ..connection import Connection
+from ..task_html import runs_html
 from ..terms import ACTIVE, RESOLVED
-from . import polling, theme
+from . import polling
 from .artifacts import ArtifactList
 from .badge import StatusBadge
 from .livelog import LiveLog
@@ -22,7 +24,6 @@ from .task_page import (
     details_html,
     failure_text,
     message_html,
-    runs_html,
     title_html,
 )
 
@@ -361,7 +362,8 @@ class TaskView(widgets.VBox):
     # -- rendering -------------------------------------------------------------------------
 
     def _render(self) -> None:
-        web_page = f"{self.conn.root_url}/tasks/{self.task_id}" if self.conn.has_web_ui else None
+        page = f"{self.conn.root_url}/tasks/{self.task_id}"
+        web_page = self.conn.browser_url(page) if self.conn.has_task_pages else None
         self._title.value = title_html(self.definition, self.task_id, web_page)
         self._message.value = message_html(self.message, self._message_colour)
         if self.phase == "ready":

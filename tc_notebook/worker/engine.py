@@ -32,13 +32,14 @@ class Outcome:
 
 
 def task_environment(task_env: dict[str, str], extra: dict[str, str], home: Path) -> dict:
-    """A minimal environment plus the task's own variables."""
+    """A minimal environment, the task's own variables, then `extra` (TASK_ID,
+    RUN_ID, ...), which as in generic-worker the task may not override."""
     env = {k: os.environ[k] for k in INHERITED_ENV if k in os.environ}
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     env.setdefault("LANG", "C.UTF-8")
     env["HOME"] = str(home)
-    env.update(extra)
     env.update(task_env)
+    env.update(extra)
     return env
 
 

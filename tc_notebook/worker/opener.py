@@ -91,7 +91,9 @@ class UserOpener(Opener):
             os.close(fd)
         if not answer:
             self.close()
-        raise OSError(errno.EACCES, answer.decode(errors="replace") or "the file opener stopped")
+            raise OSError(errno.EIO, "the file opener stopped")
+        number, _, message = answer.decode(errors="replace").partition(" ")
+        raise OSError(int(number) if number.isdigit() else errno.EACCES, message)
 
     def _start(self) -> None:
         self.close()
@@ -134,7 +136,7 @@ def serve(uid: int, gid: int) -> None:
         try:
             fd = open_file_or_directory(os.fsdecode(request))
         except OSError as exc:
-            channel.send((exc.strerror or "cannot open").encode())
+            channel.send(f"{exc.errno or errno.EACCES} {exc.strerror or 'cannot open'}".encode())
         else:
             socket.send_fds(channel, [b"ok"], [fd])
             os.close(fd)

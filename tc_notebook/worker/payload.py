@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -16,6 +17,9 @@ from jsonschema.exceptions import ValidationError
 from ..timestamps import parse_time
 
 SCHEMA_PATH = Path(__file__).with_name("payload-schema.json")
+# generic-worker lets an artifact expire up to a second before the task's deadline
+# (timestamps rounded on the way).
+DEADLINE_SLACK = timedelta(seconds=1)
 
 # "date-time" is RFC 3339 (with rfc3339-validator installed), as Taskcluster checks it.
 VALIDATOR = Draft202012Validator(
@@ -42,6 +46,9 @@ class ArtifactSpec:
     path: str
     type: str  # "file" or "directory"
     expires: str | None = None
+    content_type: str | None = None  # None or "": guessed from the path
+    content_encoding: str | None = None  # accepted, not applied
+    optional: bool = False  # if missing: an error artifact, but the run does not fail
 
 
 @dataclass(frozen=True)
@@ -54,27 +61,35 @@ class Payload:
     artifacts: list[ArtifactSpec] = field(default_factory=list)
     image: str | None = None
     form: str = "docker-worker"
+    retry_exit_codes: frozenset[int] = frozenset()  # onExitStatus.retry
+    purge_caches_exit_codes: frozenset[int] = frozenset()  # onExitStatus.purgeCaches
 
 
-def payload_problems(payload: Any, task_expires: str | None = None) -> list[PayloadProblem]:
+def payload_problems(
+    payload: Any, task_expires: str | None = None, task_deadline: str | None = None
+) -> list[PayloadProblem]:
     """What is wrong with a payload, in the schema's order; empty if the worker can
-    run it. Artifacts may not outlive the task (`task_expires`, when given)."""
+    run it. Artifacts may not outlive the task (`task_expires`, when given) nor,
+    as generic-worker checks, expire before its deadline (`task_deadline`)."""
     found = [problem for error in VALIDATOR.iter_errors(payload) for problem in _problems(error)]
     problems = list(dict.fromkeys(found))  # `required` fails once per missing key, naming all
-    if problems or not task_expires:
+    if problems or not (task_expires or task_deadline):
         return problems
-    return list(_expiry_problems(payload, task_expires))
+    return list(_expiry_problems(payload, task_expires, task_deadline))
 
 
-def parse_payload(payload: Any, task_expires: str | None = None) -> Payload:
+def parse_payload(
+    payload: Any, task_expires: str | None = None, task_deadline: str | None = None
+) -> Payload:
     """Read a docker-worker or generic-worker payload, or raise `MalformedPayload`
-    listing its problems. Artifacts may not outlive the task (`task_expires`)."""
-    problems = payload_problems(payload, task_expires)
+    listing its problems (see `payload_problems`)."""
+    problems = payload_problems(payload, task_expires, task_deadline)
     if problems:
         raise MalformedPayload("; ".join(problem.message for problem in problems))
     command = payload["command"]
     several = isinstance(command[0], list)
     image = payload.get("image")
+    exit_rules = payload.get("onExitStatus", {})
     return Payload(
         commands=[list(c) for c in command] if several else [list(command)],
         max_run_time=int(payload["maxRunTime"]),  # the schema's integer includes 30.0
@@ -85,11 +100,16 @@ def parse_payload(payload: Any, task_expires: str | None = None) -> Payload:
                 path=spec["path"],
                 type=spec["type"],
                 expires=spec.get("expires"),
+                content_type=spec.get("contentType"),
+                content_encoding=spec.get("contentEncoding"),
+                optional=spec.get("optional", False),
             )
             for key, spec in _artifacts(payload)
         ],
         image=None if image is None else str(image),
         form="generic-worker" if several else "docker-worker",
+        retry_exit_codes=frozenset(int(code) for code in exit_rules.get("retry", [])),
+        purge_caches_exit_codes=frozenset(int(c) for c in exit_rules.get("purgeCaches", [])),
     )
 
 
@@ -99,21 +119,25 @@ def _artifacts(payload: dict[str, Any]) -> Iterator[tuple[str | int, dict[str, A
     yield from artifacts.items() if isinstance(artifacts, dict) else enumerate(artifacts)
 
 
-def _expiry_problems(payload: dict[str, Any], task_expires: str) -> Iterator[PayloadProblem]:
-    limit = parse_time(task_expires)
+def _expiry_problems(
+    payload: dict[str, Any], task_expires: str | None, task_deadline: str | None
+) -> Iterator[PayloadProblem]:
     for key, spec in _artifacts(payload):
         expires = spec.get("expires")
         if expires is None:
             continue
         path = ("artifacts", key, "expires")
         try:
-            late = parse_time(expires) > limit
+            when = parse_time(expires)
         except ValueError:  # RFC 3339, but beyond year 9999 once in UTC
             yield PayloadProblem(path, f"{_where(path)} ({expires}) is out of range")
             continue
-        if late:
-            where = _where(path[:2])
+        where = _where(path[:2])
+        if task_expires and when > parse_time(task_expires):
             message = f"{where} expires ({expires}) after its task ({task_expires})"
+            yield PayloadProblem(path, message)
+        elif task_deadline and when < parse_time(task_deadline) - DEADLINE_SLACK:
+            message = f"{where} expires ({expires}) before its task's deadline ({task_deadline})"
             yield PayloadProblem(path, message)
 
 

@@ -11,23 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import mimetypes
-import os
 import shutil
-import stat
 import time
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from taskcluster.exceptions import TaskclusterRestFailure
 
 from ..terms import BACKING_LOG, LIVE_LOG
 from ..timestamps import iso, now, parse_time
+from .artifacts import RunArtifacts
 from .engine import Outcome, run_commands, task_environment
 from .guard import MARKER_VARIABLE
 from .livelog import LiveLog
-from .payload import ArtifactSpec, MalformedPayload, Payload, parse_payload
+from .payload import MalformedPayload, Payload, parse_payload
+from .resolution import Resolution, exit_notes, resolve
 
 if TYPE_CHECKING:
     from .worker import Worker
@@ -41,17 +39,6 @@ ENGINE = "process"
 
 class RunAborted(Exception):
     """The run was cancelled or lost its claim: stop without resolving it."""
-
-
-def content_type_of(*paths: Path) -> str:
-    """A MIME type for an artifact, from its name (or, failing that, its file's name)."""
-    for path in paths:
-        guessed, _ = mimetypes.guess_type(path.name)
-        if guessed:
-            return guessed
-        if path.suffix in (".log", ".txt"):
-            return "text/plain"
-    return "application/octet-stream"
 
 
 class TaskRun:
@@ -81,11 +68,11 @@ class TaskRun:
             raise
         except RunAborted as reason:
             log.info("task %s run %s: %s", self.task_id, self.run_id, reason)
-            self._say(f"[taskcluster] {reason}; the process was killed")
+            self.say(f"[taskcluster] {reason}; the process was killed")
             await self._finish_log(None)
         except Exception:
             log.exception("task %s run %s: worker error", self.task_id, self.run_id)
-            self._say("[taskcluster] internal worker error")
+            self.say("[taskcluster] internal worker error")
             with contextlib.suppress(Exception):
                 await self._finish_log(None)
                 await self.queue.reportException(
@@ -103,9 +90,11 @@ class TaskRun:
         self.log = self.worker.livelogs.open(log_path)
         self._header()
         try:
-            payload = parse_payload(self.task.get("payload"), self.task["expires"])
+            payload = parse_payload(
+                self.task.get("payload"), self.task["expires"], self.task["deadline"]
+            )
         except MalformedPayload as problem:
-            self._say(f"[taskcluster] malformed payload: {problem}")
+            self.say(f"[taskcluster] malformed payload: {problem}")
             await self._create_live_log(60)
             await self._finish_log(None)
             await self.queue.reportException(
@@ -114,26 +103,33 @@ class TaskRun:
             return
         await self._create_live_log(payload.max_run_time)
         if payload.image:
-            self._say(
+            self.say(
                 f"[taskcluster] image {payload.image!r} is not used by the "
                 f"{ENGINE} engine: commands run on this machine"
             )
         outcome = await self._run_supervised(payload)
-        if not await self._upload_artifacts(payload.artifacts) and outcome.exit_code == 0:
-            outcome = Outcome(exit_code=None, error="an artifact was missing")
-        await self._finish_log(outcome)
-        if outcome.exit_code == 0:
+        for note in exit_notes(outcome, payload):
+            self.say(f"[taskcluster] {note}")
+        artifacts_ok = await RunArtifacts(self, payload.form).upload(payload.artifacts)
+        resolution = resolve(outcome, payload, artifacts_ok)
+        await self._finish_log(resolution)
+        if resolution.state == "completed":
             await self.queue.reportCompleted(self.task_id, self.run_id)
-        else:
+        elif resolution.state == "failed":
             await self.queue.reportFailed(self.task_id, self.run_id)
+        else:
+            await self.queue.reportException(
+                self.task_id, self.run_id, {"reason": resolution.reason}
+            )
 
-    def _say(self, line: str) -> None:
+    def say(self, line: str) -> None:
+        """Write a line of the worker's own to the run's log."""
         if self.log and not self.log.closed:
             self.log.write((line + "\n").encode())
 
     def _header(self) -> None:
-        self._say(f"[taskcluster {iso(now())}] task {self.task_id} run {self.run_id}")
-        self._say(
+        self.say(f"[taskcluster {iso(now())}] task {self.task_id} run {self.run_id}")
+        self.say(
             f"[taskcluster] worker {self.worker.worker_group}/{self.worker.worker_id}"
             f", engine {ENGINE}, queue {self.task['taskQueueId']}"
         )
@@ -166,7 +162,7 @@ class TaskRun:
         )
         env[MARKER_VARIABLE] = self.worker.marker  # after the task's own: not to be changed
         for argv in payload.commands:
-            self._say(f"[taskcluster] running {argv!r}")
+            self.say(f"[taskcluster] running {argv!r}")
         commands = asyncio.create_task(
             run_commands(
                 payload.commands,
@@ -191,11 +187,11 @@ class TaskRun:
             watch.cancel()
             commands.cancel()
         if outcome.timed_out:
-            self._say(
+            self.say(
                 f"[taskcluster] task exceeded maxRunTime of {payload.max_run_time} s and was killed"
             )
         elif outcome.error:
-            self._say(f"[taskcluster] {outcome.error}")
+            self.say(f"[taskcluster] {outcome.error}")
         return outcome
 
     def _write_output(self, chunk: bytes) -> None:
@@ -220,101 +216,27 @@ class TaskRun:
                 reason = runs[self.run_id].get("reasonResolved", "resolved")
                 raise RunAborted(f"run {self.run_id} was resolved elsewhere ({reason})")
 
-    # -- artifacts -------------------------------------------------------------
+    # -- uploads and the log -------------------------------------------------------
 
-    async def _upload_artifacts(self, specs: list[ArtifactSpec]) -> bool:
-        """Upload the payload's artifacts; False if one of them was missing
-        (it becomes an `error` artifact and, as generic-worker does, the run fails).
-
-        Paths are opened by `worker.opener`, with the task user's rights: what
-        the task could not read is missing, whatever the path or its symlinks."""
-        all_found = True
-        for spec in specs:
-            expires = spec.expires or self.task["expires"]
-            path = self.directory / spec.path  # an absolute spec.path stands alone
-            if spec.type == "file":
-                found = await self._upload_file(spec.name, path, expires)
-            else:
-                found = await self._upload_directory(spec.name, path, expires)
-            if not found:
-                all_found = False
-                self._say(f"[taskcluster] artifact {spec.name!r}: no {spec.type} at {path}")
-                await self.queue.createArtifact(
-                    self.task_id,
-                    self.run_id,
-                    spec.name,
-                    {
-                        "storageType": "error",
-                        "reason": "file-missing-on-worker",
-                        "message": f"No {spec.type} found at {spec.path}",
-                        "expires": expires,
-                    },
-                )
-        return all_found
-
-    async def _open(self, path: Path, kind: int) -> int | None:
-        """A descriptor for `path` if the task user can open it and it is of
-        `kind` (`stat.S_IFREG` or `stat.S_IFDIR`)."""
-        try:
-            fd = await self.worker.opener.open(path)
-        except OSError:
-            return None
-        if stat.S_IFMT(os.fstat(fd).st_mode) != kind:
-            os.close(fd)
-            return None
-        return fd
-
-    async def _upload_file(self, name: str, path: Path, expires: str) -> bool:
-        fd = await self._open(path, stat.S_IFREG)
-        if fd is None:
-            return False
-        with open(fd, "rb") as body:
-            await self._upload(name, body, expires, content_type_of(Path(name), path))
-        return True
-
-    async def _upload_directory(self, name: str, top: Path, expires: str) -> bool:
-        """Upload each file under `top` as `<name>/<relative path>`; False if
-        `top` is not a directory. Symlinked directories are not descended into."""
-        files: list[str] = []
-        pending = [""]
-        while pending:
-            relative = pending.pop()
-            fd = await self._open(top / relative, stat.S_IFDIR)
-            if fd is None:
-                if not relative:
-                    return False
-                continue
-            try:
-                with os.scandir(fd) as entries:
-                    for entry in entries:
-                        path = f"{relative}/{entry.name}".lstrip("/")
-                        is_dir = entry.is_dir(follow_symlinks=False)
-                        (pending if is_dir else files).append(path)
-            finally:
-                os.close(fd)
-        for relative in sorted(files, key=lambda path: path.split("/")):
-            await self._upload_file(f"{name.rstrip('/')}/{relative}", top / relative, expires)
-        return True
-
-    async def _upload(self, name: str, body: BinaryIO, expires: str, content_type: str) -> None:
+    async def upload(self, name: str, body: BinaryIO, expires: str, content_type: str) -> None:
+        """Upload the open file `body` as artifact `name` of this run, and log it."""
         size = await self.worker.uploader.upload(
             self.queue, self.task_id, self.run_id, name, body, content_type, expires
         )
-        self._say(f"[taskcluster] uploaded {name} ({size} bytes)")
+        self.say(f"[taskcluster] uploaded {name} ({size} bytes)")
 
-    async def _finish_log(self, outcome: Outcome | None) -> None:
+    async def _finish_log(self, resolution: Resolution | None) -> None:
         """Close the live log, upload it as live_backing.log, link live.log to it."""
-        if outcome is not None:
+        if resolution is not None:
             seconds = time.monotonic() - self.started
-            code = outcome.error or (
-                "timed out" if outcome.timed_out else f"exit code {outcome.exit_code}"
+            self.say(
+                f"[taskcluster {iso(now())}] {resolution.verdict}: "
+                f"{resolution.summary}, {seconds:.3f} s"
             )
-            verdict = "completed" if outcome.exit_code == 0 else "failed"
-            self._say(f"[taskcluster {iso(now())}] {verdict}: {code}, {seconds:.3f} s")
         self.log.close()
         expires = self.task["expires"]
         with open(self.log.path, "rb") as body:
-            await self._upload(BACKING_LOG, body, expires, LOG_CONTENT_TYPE)
+            await self.upload(BACKING_LOG, body, expires, LOG_CONTENT_TYPE)
         await self.queue.createArtifact(
             self.task_id,
             self.run_id,
@@ -330,7 +252,7 @@ class TaskRun:
 
     async def _resolve_after_shutdown(self) -> None:
         """The worker is stopping: report worker-shutdown so the task is retried."""
-        self._say("[taskcluster] worker shutting down; the task will be retried")
+        self.say("[taskcluster] worker shutting down; the task will be retried")
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._finish_log(None), 10)
         with contextlib.suppress(Exception):

@@ -9,8 +9,8 @@ import time
 import urllib.parse
 
 import pytest
-import slugid
 import taskcluster
+from binder_helpers import block_port, create_gated_task
 from browser_helpers import (
     LINKS_NOTEBOOK,
     assert_received,
@@ -22,21 +22,12 @@ from browser_helpers import (
 )
 from playwright.sync_api import expect
 
-from tc_notebook.tutorial import tutorial_task
-
 pytestmark = pytest.mark.browser
 
 
 def test_links_work_through_jupyter_server_proxy_only(binder_lab, page, sandbox_process):
     lab = binder_lab
-    direct = re.compile(rf"^https?://(127\.0\.0\.1|localhost|\[::1\]):{sandbox_process.port}(/|$)")
-    blocked: list[str] = []
-
-    def refuse(route):
-        blocked.append(route.request.url)
-        route.abort("connectionrefused")
-
-    page.context.route(direct, refuse)
+    blocked = block_port(page, sandbox_process.port)
     panel = open_notebook(page, lab, LINKS_NOTEBOOK)
     # The block works: the page cannot reach the sandbox directly.
     outcome = page.evaluate(
@@ -110,10 +101,7 @@ def test_running_live_log_through_jupyter_server_proxy_only(binder_lab, page, sa
     page.context.route(loopback, only_jupyter)
     page.goto(f"{lab.url}lab?token={lab.token}")  # the login cookie, for the proxy
     queue = sandbox_process.queue()
-    task = tutorial_task()
-    task["payload"]["command"] = ["/bin/sh", "-c", gate.wait('echo "burst $((6 * 7))"')]
-    task_id = slugid.nice()
-    queue.createTask(task_id, task)
+    task_id = create_gated_task(queue, gate)
 
     def through_proxy(url: str) -> str:
         assert url.startswith(sandbox_process.root_url + "/"), url

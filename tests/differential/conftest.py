@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 import pytest
 import taskcluster
-from helpers import UPSTREAM_SCHEMAS
 from rig import require_rig, rig_options
 
 from tc_notebook.sandbox import QueueSettings, Sandbox
@@ -48,12 +47,10 @@ def sandbox_target(rig_target: Target,
                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     """A sandbox with Taskcluster's default settings (1200 s claims, 20 s
     claimWork, deadlines resolved 60 s late) and no worker of its own: the
-    scenarios claim and resolve runs themselves. Its answers are also checked
-    against Taskcluster's output schemas when ../shared has them. Started only
-    when the rig is there to compare with."""
-    schemas = UPSTREAM_SCHEMAS if UPSTREAM_SCHEMAS.is_dir() else None
+    scenarios claim and resolve runs themselves. Started only when the rig is
+    there to compare with."""
     sandbox = Sandbox(tmp_path_factory.mktemp("differential-sandbox"), host="127.0.0.1", port=0,
-                      settings=QueueSettings(), output_schema_dir=schemas, capacity=0)
+                      settings=QueueSettings(), capacity=0)
     sandbox.start()
     yield Target("sandbox", sandbox.root_url, sandbox.credentials, sandbox.add_client)
     sandbox.stop()

@@ -66,6 +66,9 @@ def credentials(t: Target, rec: Recorder, ids: Ids) -> None:
     rec("authorizedScopes beyond the client's scopes", overstep.createTask,
         ids.task("denied"), definition)
     rec("authorizedScopes beyond the client's scopes", overstep.status, ids.task("temp"))
+    anonymous_only = t.queue(issuer, authorizedScopes=["queue:status:*"])
+    rec("authorizedScopes held through the anonymous role", anonymous_only.status,
+        ids.task("temp"))
     wrong = t.queue({**issuer, "accessToken": issuer["accessToken"][:-2] + "xx"})
     rec("wrong accessToken on a read", wrong.status, ids.task("temp"))
     rec("wrong accessToken, invalid body", wrong.createTask, ids.task("denied"),

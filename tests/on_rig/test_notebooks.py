@@ -16,6 +16,8 @@ import taskcluster
 from rig import rig_options
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+# Notebooks left out on the rig, each with the reason.
+LEFT_OUT = {"06-finding-tasks.ipynb": "the rig runs no index service"}
 
 
 def learner_scopes(task_queue_id: str) -> list[str]:
@@ -49,7 +51,8 @@ def learner(rig, rig_worker) -> Iterator[dict[str, str]]:
 
 def test_notebooks_pass_under_nbval_on_the_rig(rig, rig_worker, learner, tmp_path):
     """The learner's setting on a real deployment: TASKCLUSTER_* name the rig and
-    a client with the README's scopes, TC_NOTEBOOK_TASK_QUEUE a queue a worker serves."""
+    a client with the README's scopes, TC_NOTEBOOK_TASK_QUEUE a queue a worker serves.
+    The notebooks of LEFT_OUT are not run, for the reason given there."""
     env = {
         **os.environ,
         **rig,
@@ -72,6 +75,7 @@ def test_notebooks_pass_under_nbval_on_the_rig(rig, rig_worker, learner, tmp_pat
             "-o",
             "addopts=",
             str(NOTEBOOKS),
+            *(f"--ignore={NOTEBOOKS / name}" for name in LEFT_OUT),
         ],
         env=env,
         cwd=tmp_path,
@@ -84,7 +88,7 @@ def test_notebooks_pass_under_nbval_on_the_rig(rig, rig_worker, learner, tmp_pat
     passed = re.search(r"(\d+) passed", result.stdout)
     assert passed and int(passed[1]) >= 50, report
     assert not re.search(r"\d+ (failed|error)", result.stdout), report
-    notebooks = sorted(path.name for path in NOTEBOOKS.glob("*.ipynb"))
+    notebooks = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb") if p.name not in LEFT_OUT)
     untested = [name for name in notebooks if f"{name}::" not in result.stdout]
     assert not untested, f"no cell of {untested} ran\n{report}"
     claimed = rig_worker.log().count(" claimed from ") - claimed_before

@@ -29,10 +29,10 @@ from rig_worker import RigWorker
 from widget_helpers import run, until
 
 from tc_notebook.connection import Connection
+from tc_notebook.task_html import STATE_COLOURS
 from tc_notebook.terms import BACKING_LOG, LIVE_LOG
 from tc_notebook.widgets import ArtifactList, StatusBadge
 from tc_notebook.widgets.artifacts import ICONS, human_size
-from tc_notebook.widgets.badge import STATE_COLOURS
 from tc_notebook.widgets.livelog import LiveLog
 
 DATA = "public/data.bin"

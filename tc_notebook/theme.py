@@ -1,7 +1,9 @@
-"""Colours for the widgets' HTML: JupyterLab's theme variables, so that text
-stays readable in light and dark themes, each with a light-theme fallback for
-pages without them (static HTML, Voilà). State chips keep the Taskcluster web
-UI's own colours (`badge.STATE_COLOURS`) in every theme."""
+"""Colours for the widgets' HTML (and the sandbox's task pages): JupyterLab's
+theme variables, so that text stays readable in light and dark themes, each
+with a light-theme fallback for pages without them (static HTML, Voilà; the
+task pages set the variables themselves). State chips keep the Taskcluster web
+UI's own colours (`task_html.STATE_COLOURS`) in every theme. No widget imports
+here: the sandbox uses it too."""
 
 TEXT = "var(--jp-ui-font-color1, #333)"
 MUTED = "var(--jp-ui-font-color2, #555)"
