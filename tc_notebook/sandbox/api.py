@@ -13,12 +13,15 @@ from importlib import metadata
 
 from . import keys
 from . import scopes as scope_rules
-from .dispatch import Call, Entry, Reply, declarer
+from .dispatch import ApiTable, Call, Entry, Reply, declarer
 
 PAGINATION = ("continuationToken", "limit")
 
 ENTRIES: list[Entry] = []
 """The table, in declaration order (which is also the order routes are matched in)."""
+
+TABLE = ApiTable("/api/queue/v1", "/schemas/queue/", ENTRIES)
+"""The queue's API as `dispatch.mount` serves it."""
 
 declare = declarer(ENTRIES)
 """`@declare(name, method, route, scopes, input=, output=, query=, ...)` adds

@@ -34,8 +34,6 @@ from .queue import QueueService
 from .settings import QueueSettings
 from .store import ROOT_CLIENT_ID, Store
 
-QUEUE_API = dispatch.ApiTable("/api/queue/v1", "/schemas/queue/", api.ENTRIES)
-
 
 class RequestLog(AbstractAccessLogger):
     """One line per request on the `aiohttp.access` logger, when it is enabled
@@ -116,7 +114,7 @@ class SandboxServer:
         self.relay = LiveLogRelay(self.livelog_port)
         app[keys.LIVELOG_RELAY] = self.relay
         app.router.add_get(LiveLogRelay.route, serve_livelog)
-        dispatch.mount(app, QUEUE_API, self.service)
+        dispatch.mount(app, api.TABLE, self.service)
         index_token = self.add_client(*INDEX_CLIENT)
         index = IndexService(IndexStore(self.store.db), self.service, index_token)
         dispatch.mount(app, index_api.TABLE, index)
