@@ -177,6 +177,7 @@ async def list_dependent_tasks(call: Call) -> Reply:
     input="v1/tasks-request.json#",
     output="v1/tasks-response.json#",
     query=PAGINATION,
+    stability="experimental",
 )
 async def tasks(call: Call) -> Reply:
     """Definitions of several tasks (unknown taskIds are left out)."""
@@ -193,6 +194,7 @@ async def tasks(call: Call) -> Reply:
     input="v1/tasks-request.json#",
     output="v1/tasks-statuses-response.json#",
     query=PAGINATION,
+    stability="experimental",
 )
 async def statuses(call: Call) -> Reply:
     """Statuses of several tasks (unknown taskIds are left out)."""
@@ -207,6 +209,7 @@ async def statuses(call: Call) -> Reply:
     "/task-group/<taskGroupId>/cancel",
     GROUP_SCOPES.format(verb="cancel-task-group"),
     output="v1/cancel-task-group-response.json#",
+    stability="experimental",
 )
 async def cancel_task_group(call: Call) -> Reply:
     """Cancel every unresolved task of a sealed task group."""
@@ -219,6 +222,7 @@ async def cancel_task_group(call: Call) -> Reply:
     "/task-group/<taskGroupId>/seal",
     GROUP_SCOPES.format(verb="seal-task-group"),
     output="v1/task-group-response.json#",
+    stability="experimental",
 )
 async def seal_task_group(call: Call) -> Reply:
     """Seal a task group: it takes no new tasks from then on."""
@@ -237,6 +241,7 @@ async def seal_task_group(call: Call) -> Reply:
     },
     input="v1/change-task-priority-request.json#",
     output=STATUS_OUT,
+    stability="experimental",
 )
 async def change_task_priority(call: Call) -> Reply:
     """Give an unresolved task a new priority."""
@@ -252,6 +257,7 @@ async def change_task_priority(call: Call) -> Reply:
     GROUP_SCOPES.format(verb="change-task-group-priority"),
     input="v1/change-task-priority-request.json#",
     output="v1/task-group-priority-change-response.json#",
+    stability="experimental",
 )
 async def change_task_group_priority(call: Call) -> Reply:
     """Give the unresolved tasks of a group a new priority."""

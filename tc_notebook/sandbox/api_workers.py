@@ -42,6 +42,7 @@ async def claim_work(call: Call) -> Reply:
     },
     input="v1/task-claim-request.json#",
     output="v1/task-claim-response.json#",
+    stability="deprecated",
 )
 async def claim_task(call: Call) -> Reply:
     """Claim a given pending run (deprecated: see claimWork)."""
@@ -110,6 +111,7 @@ async def report_exception(call: Call) -> Reply:
     "queue:list-provisioners",
     output="v1/list-provisioners-response.json#",
     query=PAGINATION,
+    stability="deprecated",
 )
 async def list_provisioners(call: Call) -> Reply:
     """The provisioners of the active task queues (deprecated: see listTaskQueues)."""
@@ -122,6 +124,7 @@ async def list_provisioners(call: Call) -> Reply:
     "/provisioners/<provisionerId>",
     "queue:get-provisioner:<provisionerId>",
     output="v1/provisioner-response.json#",
+    stability="deprecated",
 )
 async def get_provisioner(call: Call) -> Reply:
     """One provisioner (deprecated: see getTaskQueue)."""
@@ -134,6 +137,7 @@ async def get_provisioner(call: Call) -> Reply:
     "/pending/<taskQueueId>",
     "queue:pending-count:<taskQueueId>",
     output="v1/pending-tasks-response.json#",
+    stability="deprecated",
 )
 async def pending_tasks(call: Call) -> Reply:
     """How many tasks of a queue wait to be claimed (deprecated: see taskQueueCounts)."""
@@ -159,6 +163,7 @@ async def task_queue_counts(call: Call) -> Reply:
     "queue:pending-list:<taskQueueId>",
     output="v1/list-pending-tasks-response.json#",
     query=PAGINATION,
+    stability="experimental",
 )
 async def list_pending_tasks(call: Call) -> Reply:
     """The pending tasks of a queue, oldest first."""
@@ -172,6 +177,7 @@ async def list_pending_tasks(call: Call) -> Reply:
     "queue:claimed-list:<taskQueueId>",
     output="v1/list-claimed-tasks-response.json#",
     query=PAGINATION,
+    stability="experimental",
 )
 async def list_claimed_tasks(call: Call) -> Reply:
     """The claimed tasks of a queue, by the time they were claimed."""
@@ -185,6 +191,7 @@ async def list_claimed_tasks(call: Call) -> Reply:
     "queue:list-worker-types:<provisionerId>",
     output="v1/list-workertypes-response.json#",
     query=PAGINATION,
+    stability="deprecated",
 )
 async def list_worker_types(call: Call) -> Reply:
     """The active task queues of a provisioner (deprecated: see listTaskQueues)."""
@@ -197,6 +204,7 @@ async def list_worker_types(call: Call) -> Reply:
     WORKER_ROUTE,
     "queue:get-worker-type:<provisionerId>/<workerType>",
     output="v1/workertype-response.json#",
+    stability="deprecated",
 )
 async def get_worker_type(call: Call) -> Reply:
     """One worker type (deprecated: see getTaskQueue)."""
@@ -238,6 +246,7 @@ async def get_task_queue(call: Call) -> Reply:
     "queue:list-workers:<provisionerId>/<workerType>",
     output="v1/list-workers-response.json#",
     query=(*PAGINATION, "quarantined"),
+    stability="deprecated",
 )
 async def list_workers(call: Call) -> Reply:
     """The workers of a task queue seen lately, or quarantined."""
@@ -255,6 +264,7 @@ async def list_workers(call: Call) -> Reply:
     WORKER_ROUTE + "/workers/<workerGroup>/<workerId>",
     f"queue:get-worker:{WORKER}",
     output="v1/worker-response.json#",
+    stability="deprecated",
 )
 async def get_worker(call: Call) -> Reply:
     """One worker: when first and last seen, its recent tasks, its quarantine."""
@@ -273,6 +283,7 @@ async def get_worker(call: Call) -> Reply:
     {"AllOf": [f"queue:quarantine-worker:{WORKER}"]},
     input="v1/quarantine-worker-request.json#",
     output="v1/worker-response.json#",
+    stability="experimental",
 )
 async def quarantine_worker(call: Call) -> Reply:
     """Give a worker no work until a given time (a past time lifts it)."""
@@ -294,6 +305,7 @@ async def quarantine_worker(call: Call) -> Reply:
     },
     input="v1/update-worker-request.json#",
     output="v1/worker-response.json#",
+    stability="experimental",
 )
 async def declare_worker(call: Call) -> Reply:
     """A worker declares itself, until a given expiry."""

@@ -77,7 +77,8 @@ class Entry:
     """One API entry, as Taskcluster's reference describes it. `max_body` is
     the request-body limit in bytes (None: the settings' `max_request_bytes`);
     `one_segment` names wildcard parameters that this route matches within one
-    path segment (a slash in them must then be percent-encoded). A route may
+    path segment (a slash in them must then be percent-encoded); `stability`
+    is Taskcluster's word for it (stable, experimental or deprecated). A route may
     end in an optional parameter, as `/namespaces{/<namespace>}`; it then
     also matches with a trailing slash, as Express does."""
 
@@ -91,6 +92,7 @@ class Entry:
     query: tuple[str, ...] = ()
     max_body: int | None = SMALL_BODY
     one_segment: tuple[str, ...] = ()
+    stability: str = "stable"
     pattern: re.Pattern = field(init=False, repr=False, compare=False)
     route_params: tuple[str, ...] = field(init=False, repr=False, compare=False)
 

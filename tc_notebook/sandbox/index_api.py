@@ -56,6 +56,7 @@ async def find_task(call: Call) -> Reply:
     input="v1/list-tasks-at-index.json#",
     output=TASKS_OUT,
     query=PAGINATION,
+    stability="experimental",
 )
 async def find_tasks_at_index(call: Call) -> Reply:
     indexes = call.payload["indexes"]

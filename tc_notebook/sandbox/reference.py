@@ -16,7 +16,6 @@ from . import api
 from .dispatch import Entry
 
 REFERENCE_PATH = "/references/queue/v1/api.json"
-DEPRECATED = {"claimTask"}  # still served, but claimWork is the way to claim
 
 DESCRIPTION = """\
 The sandbox's Queue: it accepts tasks, hands them to workers that claim them,
@@ -49,7 +48,7 @@ def entry_reference(entry: Entry) -> dict[str, Any]:
         "title": title,
         "description": description,
         "category": "Queue",
-        "stability": "deprecated" if entry.name in DEPRECATED else "stable",
+        "stability": entry.stability,
     }
     if entry.scopes is not None:
         described["scopes"] = entry.scopes
