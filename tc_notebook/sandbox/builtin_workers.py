@@ -86,6 +86,7 @@ class BuiltinWorkers:
         claimWork's own, made in-process: upstream's built-in workers hold
         `queue:claim-work:built-in/*` and `queue:worker-id:built-in/*`."""
         body = {"workerGroup": WORKER_GROUP, "workerId": worker_id(task_queue_id), "tasks": BATCH}
+        self.claims.workers.seen(task_queue_id, body["workerGroup"], body["workerId"])
         while claims := self.claims.claim_pending(task_queue_id, body):
             for claim in claims:
                 state, reason = outcome(task_queue_id, claim["task"]["payload"])

@@ -134,7 +134,6 @@ class ClaimService:
         pending now (the built-in workers' way in, and claimWork's)."""
         claims = []
         with self.store.transaction():
-            self.workers.seen(task_queue_id, body["workerGroup"], body["workerId"])
             for task_id in self.store.pending_task_ids(task_queue_id, body["tasks"], iso(now())):
                 task = self.store.task(task_id)
                 claims.append(self._claim(task, body))
@@ -149,8 +148,8 @@ class ClaimService:
         authorize(taskQueueId=task_queue_id, **_worker(body))
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.settings.claim_work_wait
+        self.workers.seen(task_queue_id, body["workerGroup"], body["workerId"])
         if self.workers.quarantined(task_queue_id, body["workerGroup"], body["workerId"]):
-            self.workers.seen(task_queue_id, body["workerGroup"], body["workerId"])
             with self.long_polls.hold():
                 await asyncio.sleep(self.settings.claim_work_wait)
             return {"tasks": []}

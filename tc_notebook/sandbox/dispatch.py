@@ -48,7 +48,7 @@ PARAM_PATTERNS = {  # the queue's; see `ApiTable.params`
 }
 QUERY_PATTERNS = {  # what a query parameter must match, whole
     "limit": "[0-9]+",
-    "continuationToken": ".+",
+    "continuationToken": r"[\s\S]+",  # any non-empty text
     "quarantined": "(true|false)",
 }
 WILDCARD_PARAMS = {"taskQueueId", "name"}  # may hold raw slashes

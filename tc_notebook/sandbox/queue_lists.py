@@ -5,13 +5,9 @@ as Taskcluster's do."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import Any
 
-from . import strict_json
-from .paging import MAX_TOKEN_CHARS, page_size
+from .paging import decode_token, encode_token, page_size
 from .store import Store
 
 
@@ -26,12 +22,7 @@ def _split(task_queue_id: str) -> dict[str, str]:
 
 def _after(token: str | None) -> tuple[str, str] | None:
     """The (time, taskId) a token holds; None (from the start) for any other token."""
-    if not token or len(token) > MAX_TOKEN_CHARS:
-        return None
-    try:
-        value = strict_json.loads(base64.b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, binascii.Error):
-        return None
+    value = decode_token(token)
     if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
         return value[0], value[1]
     return None
@@ -60,11 +51,9 @@ class QueueLists:
         size = page_size(limit)
         rows = self.store.queued_tasks(task_queue_id, state, _after(token), size + 1)
         reply: dict[str, Any] = {"tasks": [shape(task, since) for task, since in rows[:size]]}
-        if len(rows) > size:
-            task, since = rows[size - 1] if size else (None, None)
-            if task is not None:
-                last = json.dumps([since, task["taskId"]]).encode()
-                reply["continuationToken"] = base64.b64encode(last).decode()
+        if size and len(rows) > size:  # more follow the page's last row
+            task, since = rows[size - 1]
+            reply["continuationToken"] = encode_token([since, task["taskId"]])
         return reply
 
     def list_pending(self, task_queue_id: str, token: str | None, limit: str | None) -> dict:

@@ -19,9 +19,9 @@ from aiohttp import web
 
 from ..task_html import chip_html, runs_html, when
 from ..terms import BACKING_LOG, LIVE_LOG, RESOLVED
-from . import keys
+from . import api, keys
 from .blobs import is_public
-from .dispatch import SLUGID
+from .dispatch import MAX_RUN_ID_DIGITS, SLUGID
 from .errors import APIError
 from .page_layout import (
     document,
@@ -39,8 +39,8 @@ MAX_LOG_BYTES = 64 * 1024  # the tail of a log shown on a page
 MAX_DEPENDENCIES = 100  # dependencies listed with their state
 MAX_LISTED = "1000"  # artifacts, or tasks of a group, on one page
 _SLUGID = re.compile(SLUGID)
-_RUN_ID = re.compile(r"[0-9]{1,9}")
-API = "api/queue/v1"  # the queue's API, relative to the root
+_RUN_ID = re.compile(rf"[0-9]{{1,{MAX_RUN_ID_DIGITS}}}")
+API = api.TABLE.prefix.lstrip("/")  # the queue's API, relative to the root
 
 
 def _status(service: QueueService, task_id: str) -> dict[str, Any] | None:
