@@ -12,9 +12,7 @@ def now() -> datetime:
 
 def iso(moment: datetime) -> str:
     """Taskcluster's date format: `2026-01-01T00:00:00.000Z`."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
-    )
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_time(text: str) -> datetime:

@@ -132,10 +132,23 @@ STRICTER: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
+def compiled_accepts(schema_id: str, document: Any) -> bool:
+    """The verdict of the sandbox's compiled check (its quick path)."""
+    try:
+        own_schemas().compiled(schema_id)(document)
+    except Exception:  # noqa: BLE001 - any failure is a rejection
+        return False
+    return True
+
+
 def disagreement(schema_id: str, document: Any) -> str | None:
     """Why the two sides disagree on `document`, unless they agree or the
-    sandbox is stricter on purpose (see STRICTER)."""
+    sandbox is stricter on purpose (see STRICTER); or why the sandbox's
+    compiled check and jsonschema disagree."""
     ours, theirs = verdicts(schema_id, document)
+    if compiled_accepts(schema_id, document) != ours:
+        side = "rejects" if ours else "accepts"
+        return f"{schema_id}: only the compiled check {side} {json.dumps(document)[:2000]}"
     if ours == theirs:
         return None
     known, _ = STRICTER.get(schema_id, (lambda _: False, ""))

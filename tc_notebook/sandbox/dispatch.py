@@ -321,7 +321,7 @@ def _options(table: ApiTable, raw_path: str) -> web.Response:
 async def _serve(table: ApiTable, service: Any, request: web.Request) -> web.StreamResponse:
     app = request.app
     raw_path = request.raw_path.split("?", 1)[0]
-    moment = iso(now())
+    received = now()  # the error body's requestInfo.time
     if request.method == "OPTIONS":
         return _options(table, raw_path)
     method = "GET" if request.method == "HEAD" else request.method
@@ -359,10 +359,10 @@ async def _serve(table: ApiTable, service: Any, request: web.Request) -> web.Str
     except APIError as error:
         if isinstance(error, BodyError):
             payload = error.payload
-        return error_response(error, entry.name, moment, params, payload)
+        return error_response(error, entry.name, iso(received), params, payload)
     except Exception:
         error = internal_error(entry.name)
-        return error_response(error, entry.name, moment, params, payload)
+        return error_response(error, entry.name, iso(received), params, payload)
 
 
 class OutputMismatch(Exception):

@@ -107,6 +107,7 @@ class Store(ArtifactRows, WorkerRows):
         for schema in (SCHEMA, artifact_store.SCHEMA, worker_store.SCHEMA):
             self.db.executescript(schema)
         self._add_missing_columns()
+        self._clients: dict[str, tuple[str, list[str]]] = {}  # see client()
         self.root_token = self._ensure_root_client()
 
     def _add_missing_columns(self) -> None:
@@ -157,13 +158,20 @@ class Store(ArtifactRows, WorkerRows):
             "INSERT OR REPLACE INTO clients VALUES (?, ?, ?)",
             (client_id, access_token, json.dumps(scopes)),
         )
+        self._clients.pop(client_id, None)
 
     def client(self, client_id: str) -> tuple[str, list[str]] | None:
-        """(accessToken, scopes) of a client, or None."""
-        row = self.db.execute(
-            "SELECT access_token, scopes FROM clients WHERE client_id = ?", (client_id,)
-        ).fetchone()
-        return (row["access_token"], json.loads(row["scopes"])) if row else None
+        """(accessToken, scopes) of a client, or None. Clients found are kept
+        in memory: this store is the only writer of its database."""
+        found = self._clients.get(client_id)
+        if found is None:
+            row = self.db.execute(
+                "SELECT access_token, scopes FROM clients WHERE client_id = ?", (client_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            found = self._clients[client_id] = (row["access_token"], json.loads(row["scopes"]))
+        return found[0], list(found[1])
 
     # -- tasks -------------------------------------------------------------
 

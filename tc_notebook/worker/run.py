@@ -101,7 +101,6 @@ class TaskRun:
                 self.task_id, self.run_id, {"reason": "malformed-payload"}
             )
             return
-        await self._create_live_log(payload.max_run_time)
         if payload.image:
             self.say(
                 f"[taskcluster] image {payload.image!r} is not used by the "
@@ -176,6 +175,9 @@ class TaskRun:
         )
         watch = asyncio.create_task(self._keep_claim())
         try:
+            # live.log is linked while the commands start: one round trip less
+            # before a short task ends. Should that fail, the finally kills them.
+            await self._create_live_log(payload.max_run_time)
             done, _ = await asyncio.wait({commands, watch}, return_when=asyncio.FIRST_COMPLETED)
             if watch in done:
                 commands.cancel()
@@ -185,7 +187,10 @@ class TaskRun:
             outcome = commands.result()
         finally:
             watch.cancel()
-            commands.cancel()
+            if not commands.done():  # killed, and its process group with it
+                commands.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await commands
         if outcome.timed_out:
             self.say(
                 f"[taskcluster] task exceeded maxRunTime of {payload.max_run_time} s and was killed"
