@@ -21,7 +21,7 @@ from ..net import bound_socket, free_port
 from ..timestamps import iso, now
 from ..tutorial import tutorial_task_queue
 from ..worker.worker import clear_previous_runs
-from . import api, blobs, dispatch, index_api, keys, reference, resolvers, task_pages
+from . import api, blobs, dispatch, index_api, keys, reference, resolvers, status_watch, task_pages
 from .auth import Authenticator
 from .builtin_workers import BuiltinWorkers
 from .errors import APIError, error_response, internal_error
@@ -122,6 +122,7 @@ class SandboxServer:
         app.router.add_put(blobs.BLOB_PREFIX + r"{tail:[\s\S]*}", blobs.put_blob)
         app.router.add_get(blobs.BLOB_PREFIX + r"{tail:[\s\S]*}", blobs.get_blob)
         task_pages.add_routes(app.router)  # the web UI's task pages
+        self.status_watch = status_watch.mount(app, self.service.runs)  # the badges' long poll
         # handler_cancellation: a long poll (claimWork, a live log) ends as soon
         # as its client goes away.
         self._runner = web.AppRunner(

@@ -8,7 +8,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import taskcluster.exceptions
-from traitlets import Dict, Int, Unicode
+from traitlets import Bool, Dict, Int, Unicode
 
 from ..connection import Connection
 from ..failures import NETWORK_ERRORS, first_line, is_transient
@@ -16,6 +16,7 @@ from ..task_html import chip_html, format_seconds
 from ..terms import RESOLVED
 from ..timestamps import now, parse_time
 from . import polling
+from .long_poll import LongPoll
 from .shown import ShownHTML
 
 
@@ -30,8 +31,10 @@ def elapsed_seconds(run: dict[str, Any], moment: datetime | None = None) -> floa
 
 class StatusBadge(ShownHTML):
     """A task's state in the Taskcluster UI's colours, with run number,
-    reasonResolved and elapsed time, kept up to date by polling `queue.status`
-    from the kernel's event loop until the task resolves.
+    reasonResolved and elapsed time, kept up to date from the kernel's event
+    loop until the task resolves: on a sandbox by its long poll, which answers
+    as soon as the task changes (`long_poll`); elsewhere, or when that fails,
+    by polling `queue.status`, at most 2 s apart (the tutorial's loop).
 
     Polling starts when the badge is shown (a cell's value, `display`, inside
     a box too), or on `watch()` / `await badge.wait()`; `close()` stops it.
@@ -47,6 +50,7 @@ class StatusBadge(ShownHTML):
     connection = Unicode("connecting", help="connecting, connected or reconnecting.")
     status = Dict(help="The latest task status structure from the queue.")
     polls = Int(0, help="How many status requests this badge has made.")
+    long_poll = Bool(True, help="On a sandbox, wait for changes with its long poll.")
 
     def __init__(self, conn: Connection, task_id: str, **kwargs: Any) -> None:
         kwargs.setdefault("layout", widgets.Layout(margin="2px 16px 2px 2px"))  # room beside it
@@ -104,26 +108,42 @@ class StatusBadge(ShownHTML):
 
     async def _follow(self) -> str:
         queue = self.conn.aio_queue(polling.session(), maxRetries=0)
+        pushes = LongPoll(self.conn, self.task_id) if self.long_poll else None
         schedule = polling.Schedule()
         while True:
-            self.polls += 1
-            try:
-                status = (await queue.status(self.task_id))["status"]
-            except (*NETWORK_ERRORS, taskcluster.exceptions.TaskclusterRestFailure) as failure:
-                if not is_transient(failure):
-                    self._give_up(failure)
-                    return self.state
-                self.connection = "reconnecting"
-                self._render()
-                await asyncio.sleep(schedule.next())
-                continue
-            if status != self.status or self.connection != "connected":
+            status = await self._pushed(pushes)
+            pushed = status is not None
+            if not pushed:
+                self.polls += 1
+                try:
+                    status = (await queue.status(self.task_id))["status"]
+                except (*NETWORK_ERRORS, taskcluster.exceptions.TaskclusterRestFailure) as failure:
+                    if not is_transient(failure):
+                        self._give_up(failure)
+                        return self.state
+                    self.connection = "reconnecting"
+                    self._render()
+                    await asyncio.sleep(schedule.next())
+                    continue
+                if pushes is not None:
+                    pushes.queue_answered()
+            changed = status != self.status or self.connection != "connected"
+            if changed:
                 schedule.reset()
             self.connection = "connected"
             self._show(status)
             if self.state in RESOLVED:
                 return self.state
-            await asyncio.sleep(schedule.next())
+            if not (pushed and changed):  # a long poll that saw a change: the next one waits
+                await asyncio.sleep(polling.POLL_INTERVALS[0] if pushed else schedule.next())
+
+    async def _pushed(self, pushes: LongPoll | None) -> dict[str, Any] | None:
+        """The status from the sandbox's long poll, or None where there is
+        none or it failed (the caller then polls `queue.status`)."""
+        if pushes is None or not pushes.usable:
+            return None
+        self.polls += 1
+        return await pushes.status(self.status)
 
     def _give_up(self, failure: BaseException) -> None:
         """The queue refused (no such task, no scopes): say why; no more polls."""

@@ -23,8 +23,8 @@ _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aiohttp.ClientSe
     weakref.WeakKeyDictionary()
 )
 
-# Quick at first, then backing off to a few seconds.
-POLL_INTERVALS = (0.25, 0.25, 0.5, 0.5, 1.0, 1.0, 2.0, 3.0)
+# Quick at first, then backing off to the tutorial's 2 s loop, never slower.
+POLL_INTERVALS = (0.25, 0.25, 0.5, 0.5, 1.0, 1.0, 2.0)
 
 
 def running_loop() -> asyncio.AbstractEventLoop | None:
