@@ -97,6 +97,12 @@ def _parser() -> argparse.ArgumentParser:
         default=QueueSettings.deadline_delay,
         help="seconds after a deadline before the task is resolved",
     )
+    sandbox.add_argument(
+        "--log-requests",
+        action="store_true",
+        help="log one line per HTTP request (method, path, status, seconds) besides the"
+        " tasks' transitions; off by default, as it costs the queue time on every request",
+    )
     _add_worker_parser(commands)
     replay = commands.add_parser(
         "replay", help="create the tutorial's task, wait, and print its artifacts"
@@ -220,6 +226,8 @@ def write_env_file(path: Path, pairs: list[tuple[str, str]]) -> None:
 
 
 async def _serve_sandbox(args: argparse.Namespace) -> int:
+    requests_level = logging.INFO if args.log_requests else logging.WARNING
+    logging.getLogger("aiohttp.access").setLevel(requests_level)
     settings = QueueSettings(claim_timeout=args.claim_timeout, deadline_delay=args.deadline_delay)
     server = SandboxServer(
         args.data_dir or default_data_dir(),

@@ -189,3 +189,25 @@ def test_console_script_declared():
            if ep.name == "tc-notebook"]
     assert eps, "tc-notebook console script not installed"
     assert callable(eps[0].load())
+
+
+@pytest.mark.parametrize("log_requests", [False, True])
+def test_request_lines_only_when_asked(tmp_path, log_requests):
+    """`tc-notebook sandbox` logs the tasks' transitions; one line per HTTP
+    request only with --log-requests."""
+    from tc_notebook.sandbox import SandboxProcess
+
+    args = ["--capacity", "0", *(["--log-requests"] if log_requests else [])]
+    with SandboxProcess(tmp_path / "data", *args) as sandbox:
+        queue = make_queue(sandbox.root_url, sandbox.credentials)
+        task_id = new_task_id()
+        queue.createTask(task_id, make_task(new_queue_id()))
+        queue.status(task_id)
+        # A request is logged once answered, before the next one is read: the
+        # transition of a task created after it comes later in the log.
+        later = new_task_id()
+        queue.createTask(later, make_task(new_queue_id()))
+        wait_until(lambda: f"task {later} run 0 pending" in sandbox.log(), timeout=10)
+        logged = sandbox.log()
+    assert (f"GET /api/queue/v1/task/{task_id}/status 200" in logged) == log_requests
+    assert (f"PUT /api/queue/v1/task/{task_id} 200" in logged) == log_requests
