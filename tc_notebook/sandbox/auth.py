@@ -48,6 +48,7 @@ ANONYMOUS_SCOPES = (
 
 TIMESTAMP_SKEW = 15 * 60  # seconds, as Taskcluster allows
 CERTIFICATE_SKEW_MS = 5 * 60 * 1000
+MAX_REMEMBERED_CERTIFICATES = 1024
 MAX_CERTIFICATE_MS = 31 * 24 * 3600 * 1000
 
 # mohawk warns on every request that has no nonce cache; Taskcluster keeps none.
@@ -147,6 +148,17 @@ def certificate_text(cert: dict, client_id: str) -> str:
     return "\n".join(lines)
 
 
+def _check_times(cert: dict) -> None:
+    """A certificate is valid now, give or take the allowed skew, and lasts at most 31 days."""
+    now_ms = time.time() * 1000
+    if cert["start"] > now_ms + CERTIFICATE_SKEW_MS:
+        raise _unauthorized("ext.certificate.start is in the future")
+    if cert["expiry"] < now_ms - CERTIFICATE_SKEW_MS:
+        raise _unauthorized("ext.certificate.expiry is in the past")
+    if cert["expiry"] - cert["start"] > MAX_CERTIFICATE_MS:
+        raise _unauthorized("ext.certificate cannot last longer than 31 days")
+
+
 class Authenticator:
     """Checks the credentials of a request against the clients of the store.
 
@@ -155,23 +167,41 @@ class Authenticator:
 
     def __init__(self, lookup: ClientLookup) -> None:
         self._lookup = lookup
+        # (clientId, ext) -> what `_ext_key_scopes` found for a certificate.
+        self._verified: dict[tuple[str, str | None], tuple] = {}
 
     def _client(self, client_id: str) -> tuple[str, list[str]] | None:
         return self._lookup(client_id) if is_text(client_id) else None
 
-    def _key_and_scopes(self, client_id: str, ext: dict) -> tuple[str, list[str]]:
+    def _ext_key_scopes(self, client_id: str, ext_text: str | None) -> tuple[dict, str, list[str]]:
+        """The request's ext, and the key and scopes its credentials give. A
+        certificate is checked in full once per distinct ext: later requests
+        with the same one check its times again, and that its issuer's
+        record has not changed since (else it is checked in full again)."""
+        remembered = self._verified.get((client_id, ext_text))
+        if remembered is not None:
+            ext, cert, issuer_record, key, scopes = remembered
+            _check_times(cert)
+            if self._client(cert.get("issuer", client_id)) == issuer_record:
+                return ext, key, scopes
+        ext = _decode_ext(ext_text)
         cert = ext.get("certificate")
         if cert is None:
             found = self._client(client_id)
             if found is None:
                 raise _unauthorized(f"Client ID {client_id!r} does not exist")
-            return found
+            return ext, *found
         if isinstance(cert, str):
             try:
                 cert = strict_json.loads(cert)
             except ValueError as exc:
                 raise _unauthorized("ext.certificate is not valid JSON") from exc
-        return self._check_certificate(client_id, cert)
+        key, scopes = self._check_certificate(client_id, cert)
+        if len(self._verified) >= MAX_REMEMBERED_CERTIFICATES:
+            self._verified.pop(next(iter(self._verified)))  # the oldest
+        issuer_record = self._client(cert.get("issuer", client_id))
+        self._verified[(client_id, ext_text)] = (ext, cert, issuer_record, key, scopes)
+        return ext, key, scopes
 
     @staticmethod
     def _check_certificate_fields(cert: object) -> dict:
@@ -195,13 +225,7 @@ class Authenticator:
 
     def _check_certificate(self, client_id: str, cert: object) -> tuple[str, list[str]]:
         cert = self._check_certificate_fields(cert)
-        now_ms = time.time() * 1000
-        if cert["start"] > now_ms + CERTIFICATE_SKEW_MS:
-            raise _unauthorized("ext.certificate.start is in the future")
-        if cert["expiry"] < now_ms - CERTIFICATE_SKEW_MS:
-            raise _unauthorized("ext.certificate.expiry is in the past")
-        if cert["expiry"] - cert["start"] > MAX_CERTIFICATE_MS:
-            raise _unauthorized("ext.certificate cannot last longer than 31 days")
+        _check_times(cert)
         issuer = cert.get("issuer", client_id)
         if "issuer" in cert and issuer == client_id:
             raise _unauthorized("ext.certificate.issuer must differ from the clientId it names")
@@ -280,8 +304,7 @@ class Authenticator:
             raise _unauthorized(f"Missing attributes: {', '.join(missing)}")
         if not _TIMESTAMP.fullmatch(parsed["ts"]):
             raise _unauthorized("Bad timestamp: expected seconds since the epoch")
-        ext = _decode_ext(parsed.get("ext"))
-        key, scopes = self._key_and_scopes(parsed["id"], ext)
+        ext, key, scopes = self._ext_key_scopes(parsed["id"], parsed.get("ext"))
         try:
             hawk.check_request(parsed, key, url, method, body, content_type, TIMESTAMP_SKEW)
         except mohawk.exc.TokenExpired as exc:
@@ -305,8 +328,7 @@ class Authenticator:
             raise _unauthorized("Bad bewit") from exc
         if not parts.id or not parts.mac or not _TIMESTAMP.fullmatch(parts.expiration):
             raise _unauthorized("Bad bewit")
-        ext = _decode_ext(parts.ext)
-        key, scopes = self._key_and_scopes(parts.id, ext)
+        ext, key, scopes = self._ext_key_scopes(parts.id, parts.ext)
         for url in urls:
             padded_url = re.sub(r"([?&]bewit=)[^&]*", lambda m: m.group(1) + padded, url, count=1)
             try:
