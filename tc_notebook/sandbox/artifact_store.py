@@ -9,7 +9,7 @@ from typing import Any
 
 from .collation import COLLATION
 
-SCHEMA = """
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS artifacts (
     task_id TEXT NOT NULL,
     run_id INTEGER NOT NULL,
@@ -22,6 +22,8 @@ CREATE TABLE IF NOT EXISTS artifacts (
     details TEXT NOT NULL,
     PRIMARY KEY (task_id, run_id, name)
 );
+CREATE INDEX IF NOT EXISTS artifacts_by_name
+    ON artifacts (task_id, run_id, name COLLATE {COLLATION});
 """
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMessage
 
+from ..preallocate import preallocate
 from ..timestamps import iso, now
 from . import keys
 from .errors import APIError
@@ -139,7 +140,10 @@ async def put_blob(request: web.Request) -> web.StreamResponse:
     size = 0
     try:
         with open(partial, "wb") as out:
-            async for chunk in request.content.iter_chunked(CHUNK):
+            preallocate(out, request.content_length)
+            # Each piece as it came off the socket, written at once (no copy
+            # into chunks of a fixed size first).
+            async for chunk in request.content.iter_any():
                 size += len(chunk)
                 if size > limit:
                     raise too_large

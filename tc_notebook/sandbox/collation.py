@@ -12,11 +12,14 @@ against the C library's own en_US.UTF-8 where it is installed.
 
 from __future__ import annotations
 
+import functools
+
 COLLATION = "taskcluster"  # its name in SQL: `ORDER BY name COLLATE taskcluster`
 _PRIMARY = "$0123456789abcdefghijklmnopqrstuvwxyz"
 _PUNCTUATION = " !\"#%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 
 
+@functools.lru_cache(maxsize=4096)  # an index insert compares with the same few names
 def collation_key(text: str) -> tuple[tuple[int, ...], ...]:
     """A sort key that orders text as Taskcluster's database does (characters
     beyond printable ASCII, which no name holds, sort after letters)."""

@@ -65,7 +65,8 @@ def is_public(name: str) -> bool:
 
 def basename(name: str) -> str:
     """The last part of an artifact name: what a download is saved as."""
-    return PurePosixPath(name).name
+    last = name.rpartition("/")[2]
+    return last if last not in ("", ".") else PurePosixPath(name).name
 
 
 def _mime(content_type: str | None) -> str:

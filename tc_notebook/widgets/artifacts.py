@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import html
 import time
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -323,11 +324,17 @@ class ArtifactList(ArtifactActions, widgets.VBox):
             return f"Run {self.run_id} has no artifacts yet."
         return ""
 
+    def _browser_urls(self) -> Callable[[str], str]:
+        """`conn.browser_url` for many URLs at once: a URL under the root URL is
+        the root's browser URL and the rest of it, so the root is mapped once."""
+        root = self.conn.root_url
+        base = self.conn.browser_url(root)
+        return lambda url: base + url[len(root) :] if url.startswith(root) else url
+
     def _render(self) -> None:
         self.heading.value = self._heading()
-        self.table.rows = [
-            table_row(entry, self.run_id, self.conn.browser_url) for entry in self.artifacts
-        ]
+        to_browser = self._browser_urls()
+        self.table.rows = [table_row(entry, self.run_id, to_browser) for entry in self.artifacts]
         self.table.message = self._message()
 
     def to_html(self) -> str:

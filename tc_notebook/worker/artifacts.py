@@ -18,13 +18,15 @@ path or its symlinks.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import mimetypes
 import os
 import stat
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .payload import ArtifactSpec
 
@@ -36,6 +38,7 @@ NOT_READABLE = "file-not-readable-on-worker"
 INVALID = "invalid-resource-on-worker"
 KINDS = {"file": stat.S_IFREG, "directory": stat.S_IFDIR}
 UNKNOWN_TYPE = "application/octet-stream"
+UPLOADS_AT_ONCE = 12  # a directory artifact's entries opened and uploaded at once
 # generic-worker's own addition to the system's table of types by extension.
 EXTRA_TYPES = {".log": "text/plain"}
 
@@ -70,6 +73,19 @@ def docker_worker_content_type(name: str, path: str) -> str:
     return UNKNOWN_TYPE
 
 
+async def all_or_none(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run the coroutines side by side; the first to fail stops the others
+    (waited for) and its exception is raised, as a loop would raise it."""
+    tasks = [asyncio.ensure_future(coroutine) for coroutine in coroutines]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 @dataclass(frozen=True)
 class Unusable:
     """Why a path could not be uploaded: an error artifact's reason and message."""
@@ -84,6 +100,9 @@ class RunArtifacts:
     def __init__(self, run: TaskRun, form: str) -> None:
         self.run, self.form = run, form
         self.failed = False  # a required artifact became an error artifact
+        # Paths opened and uploaded at once: the entries of a directory
+        # artifact go side by side, a few at a time.
+        self._slots = asyncio.Semaphore(UPLOADS_AT_ONCE)
 
     async def upload(self, specs: list[ArtifactSpec]) -> bool:
         """Upload every artifact; False if a required one became an error artifact."""
@@ -93,24 +112,32 @@ class RunArtifacts:
         return not self.failed
 
     async def _upload_tree(self, spec: ArtifactSpec, name: str, path: str, expires: str) -> None:
-        """`path` (relative to the task directory, or absolute) as artifact `name`."""
-        fd = await self._open(spec.type, path)
-        if isinstance(fd, Unusable):
-            await self._error(spec, name, expires, fd)
-            return
-        if spec.type == "file":
-            with open(fd, "rb") as body:
-                await self._upload_file(spec, name, path, body, expires)
-            return
-        try:
-            with os.scandir(fd) as listing:
-                entries = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in listing)
-        finally:
-            os.close(fd)
-        for entry, is_dir in entries:  # a symlink is judged by what it leads to, as a file
-            inner = replace(spec, type="directory" if is_dir else "file")
-            inner_name = f"{name.rstrip('/')}/{entry}"
-            await self._upload_tree(inner, inner_name, f"{path.rstrip('/')}/{entry}", expires)
+        """`path` (relative to the task directory, or absolute) as artifact `name`;
+        a directory's entries side by side (see `UPLOADS_AT_ONCE`)."""
+        async with self._slots:  # held while a descriptor is open, not over the entries
+            fd = await self._open(spec.type, path)
+            if isinstance(fd, Unusable):
+                await self._error(spec, name, expires, fd)
+                return
+            if spec.type == "file":
+                with open(fd, "rb") as body:
+                    await self._upload_file(spec, name, path, body, expires)
+                return
+            try:
+                with os.scandir(fd) as listing:
+                    entries = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in listing)
+            finally:
+                os.close(fd)
+        await all_or_none(
+            self._upload_tree(
+                # a symlink is judged by what it leads to, as a file
+                replace(spec, type="directory" if is_dir else "file"),
+                f"{name.rstrip('/')}/{entry}",
+                f"{path.rstrip('/')}/{entry}",
+                expires,
+            )
+            for entry, is_dir in entries
+        )
 
     async def _open(self, kind: str, path: str) -> int | Unusable:
         """A descriptor for `path` if the task user can open it and it is of `kind`."""
