@@ -13,8 +13,9 @@ import contextlib
 import logging
 import shutil
 import time
+from collections.abc import Awaitable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from taskcluster.exceptions import TaskclusterRestFailure
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LOG_CONTENT_TYPE = "text/plain; charset=utf-8"
+T = TypeVar("T")
 STATUS_POLL_SECONDS = 0.5  # how often a running task checks for cancellation
 ENGINE = "process"
 
@@ -68,7 +70,7 @@ class TaskRun:
             raise
         except RunAborted as reason:
             log.info("task %s run %s: %s", self.task_id, self.run_id, reason)
-            self.say(f"[taskcluster] {reason}; the process was killed")
+            self.say(f"[taskcluster] {reason}; its commands and uploads were stopped")
             await self._finish_log(None)
         except Exception:
             log.exception("task %s run %s: worker error", self.task_id, self.run_id)
@@ -106,12 +108,19 @@ class TaskRun:
                 f"[taskcluster] image {payload.image!r} is not used by the "
                 f"{ENGINE} engine: commands run on this machine"
             )
-        outcome = await self._run_supervised(payload)
-        for note in exit_notes(outcome, payload):
-            self.say(f"[taskcluster] {note}")
-        artifacts_ok = await RunArtifacts(self, payload.form).upload(payload.artifacts)
-        resolution = resolve(outcome, payload, artifacts_ok)
-        await self._finish_log(resolution)
+        # The claim is kept (and a cancel noticed) until the run is reported:
+        # through the commands, the artifacts' uploads and the log's.
+        watch = asyncio.create_task(self._keep_claim())
+        try:
+            outcome = await self._run_supervised(payload, watch)
+            for note in exit_notes(outcome, payload):
+                self.say(f"[taskcluster] {note}")
+            uploads = RunArtifacts(self, payload.form).upload(payload.artifacts)
+            artifacts_ok = await self._while_claimed(watch, uploads)
+            resolution = resolve(outcome, payload, artifacts_ok)
+            await self._while_claimed(watch, self._finish_log(resolution))
+        finally:
+            watch.cancel()
         if resolution.state == "completed":
             await self.queue.reportCompleted(self.task_id, self.run_id)
         elif resolution.state == "failed":
@@ -148,8 +157,23 @@ class TaskRun:
             },
         )
 
-    async def _run_supervised(self, payload: Payload) -> Outcome:
-        """Run the commands while keeping the claim alive and watching for cancel."""
+    async def _while_claimed(self, watch: asyncio.Task, work: Awaitable[T]) -> T:
+        """`work`'s result, unless `watch` (`_keep_claim`) ends first: then
+        `work` is cancelled and RunAborted raised."""
+        job = asyncio.ensure_future(work)
+        try:
+            done, _ = await asyncio.wait({job, watch}, return_when=asyncio.FIRST_COMPLETED)
+            if job not in done:
+                watch.result()  # raises RunAborted: the watch ends no other way
+            return job.result()
+        finally:
+            if not job.done():  # commands: killed, with their process group
+                job.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await job
+
+    async def _run_supervised(self, payload: Payload, watch: asyncio.Task) -> Outcome:
+        """Run the commands while `watch` keeps the claim alive and watches for cancel."""
         env = task_environment(
             payload.env,
             {
@@ -173,24 +197,16 @@ class TaskRun:
                 self.worker.user,
             )
         )
-        watch = asyncio.create_task(self._keep_claim())
         try:
             # live.log is linked while the commands start: one round trip less
-            # before a short task ends. Should that fail, the finally kills them.
-            await self._create_live_log(payload.max_run_time)
-            done, _ = await asyncio.wait({commands, watch}, return_when=asyncio.FIRST_COMPLETED)
-            if watch in done:
-                commands.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await commands
-                watch.result()  # raises RunAborted
-            outcome = commands.result()
-        finally:
-            watch.cancel()
-            if not commands.done():  # killed, and its process group with it
-                commands.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await commands
+            # before a short task ends. Should that fail, the commands are killed.
+            await self._while_claimed(watch, self._create_live_log(payload.max_run_time))
+        except BaseException:
+            commands.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await commands
+            raise
+        outcome = await self._while_claimed(watch, commands)
         if outcome.timed_out:
             self.say(
                 f"[taskcluster] task exceeded maxRunTime of {payload.max_run_time} s and was killed"
