@@ -21,7 +21,7 @@ from taskcluster.exceptions import TaskclusterRestFailure
 
 from ..terms import BACKING_LOG, LIVE_LOG
 from ..timestamps import iso, now, parse_time
-from .artifacts import RunArtifacts
+from .artifacts import RunArtifacts, all_or_none
 from .engine import Outcome, run_commands, task_environment
 from .guard import MARKER_VARIABLE
 from .livelog import LiveLog
@@ -256,19 +256,19 @@ class TaskRun:
             )
         self.log.close()
         expires = self.task["expires"]
+        link = {
+            "storageType": "link",
+            "artifact": BACKING_LOG,
+            "contentType": LOG_CONTENT_TYPE,
+            "expires": expires,
+        }
         with open(self.log.path, "rb") as body:
-            await self.upload(BACKING_LOG, body, expires, LOG_CONTENT_TYPE)
-        await self.queue.createArtifact(
-            self.task_id,
-            self.run_id,
-            LIVE_LOG,
-            {
-                "storageType": "link",
-                "artifact": BACKING_LOG,
-                "contentType": LOG_CONTENT_TYPE,
-                "expires": expires,
-            },
-        )
+            # Side by side, one round trip less: until the bytes are in, the
+            # link leads to a 404, as any artifact not yet uploaded does.
+            await all_or_none([
+                self.upload(BACKING_LOG, body, expires, LOG_CONTENT_TYPE),
+                self.queue.createArtifact(self.task_id, self.run_id, LIVE_LOG, link),
+            ])
         self.worker.livelogs.forget(self.log)
 
     async def _resolve_after_shutdown(self) -> None:
