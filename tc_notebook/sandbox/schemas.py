@@ -93,10 +93,6 @@ class SchemaSet:
     def _remote(self, uri: str) -> dict[str, Any]:
         return _with_draft7_refs(self.by_id[uri.split("#")[0] + "#"])
 
-    def is_valid(self, schema_id: str, instance: Any) -> bool:
-        """Whether `instance` follows the schema (jsonschema's verdict)."""
-        return not self.errors(schema_id, instance)
-
     def errors(self, schema_id: str, instance: Any) -> list[str]:
         """Readable validation errors, most relevant first; empty when valid."""
         try:
