@@ -17,6 +17,7 @@ from helpers import create_and_claim, make_task, new_task_id, root_queue, wait_u
 from rig import require_rig
 
 from tc_notebook.sandbox import status_watch
+from tc_notebook.terms import status_version
 
 PATH = "/api/sandbox/v1/task/{}/status"
 
@@ -27,7 +28,7 @@ def long_poll(sandbox, task_id: str, timeout: float = 30, **query) -> requests.R
 
 
 def since(status: dict) -> str:
-    return status_watch.version(status)
+    return status_version(status)
 
 
 @pytest.fixture

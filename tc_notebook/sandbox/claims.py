@@ -5,8 +5,6 @@ resolve a run, and the temporary credentials each claim comes with."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 from typing import Any
 
 import taskcluster
@@ -25,6 +23,7 @@ from .runs import (
 from .scopes import Authorize
 from .settings import QueueSettings
 from .store import ROOT_CLIENT_ID
+from .waiters import Waiters
 from .worker_info import WorkerInfo
 
 # A run reported exception for these reasons is retried, with this reasonCreated.
@@ -47,48 +46,27 @@ class ClaimService:
         self.settings = settings
         self.long_polls = Slots("long polls (claimWork)", settings.max_long_polls)
         self._stopped = False  # see stop()
-        self._waiters: dict[str, set[asyncio.Future]] = {}
+        self._waiters = Waiters()  # claimWork polls, by task queue
         runs.transition_listeners.append(self._wake_when_pending)
 
     # -- long polls --------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _waiter(self, task_queue_id: str) -> Iterator[asyncio.Future]:
-        """A future resolved when `task_queue_id` gets pending work; its
-        bookkeeping is gone when the block ends."""
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(task_queue_id, set()).add(waiter)
-        try:
-            yield waiter
-        finally:
-            waiters = self._waiters.get(task_queue_id)
-            if waiters is not None:
-                waiters.discard(waiter)
-                if not waiters:
-                    del self._waiters[task_queue_id]
-
     @property
     def waited_on(self) -> list[str]:
         """Task queues that long polls are waiting on now."""
-        return sorted(self._waiters)
-
-    def _wake(self, task_queue_id: str) -> None:
-        for waiter in self._waiters.pop(task_queue_id, set()):
-            if not waiter.done():
-                waiter.set_result(None)
+        return self._waiters.keys
 
     def _wake_when_pending(self, _event: str, status: dict[str, Any]) -> None:
         """A transition listener: a task that becomes pending wakes its queue's polls."""
         if status["state"] == "pending":
-            self._wake(status["taskQueueId"])
+            self._waiters.wake(status["taskQueueId"])
 
     def stop(self) -> None:
         """The sandbox is stopping: claimWork answers no tasks from now on, and
         the long polls waiting now answer at once (so that its worker, told to
         stop, neither waits for them nor claims the retries of its own runs)."""
         self._stopped = True
-        for task_queue_id in list(self._waiters):
-            self._wake(task_queue_id)
+        self._waiters.wake_all()
 
     # -- claims ------------------------------------------------------------
 
@@ -157,7 +135,7 @@ class ClaimService:
             while True:
                 if self._stopped:
                     return {"tasks": []}
-                with self._waiter(task_queue_id) as waiter:
+                with self._waiters.waiter(task_queue_id) as waiter:
                     claims = self.claim_pending(task_queue_id, body)
                     remaining = give_up - loop.time()
                     if claims or remaining <= 0:

@@ -4,7 +4,7 @@
 sandbox's own endpoint, beside the Queue's API (which stays Taskcluster's):
 no Taskcluster service is called `sandbox`, so a real deployment answers 404
 there and the badge polls `queue.status` instead. `since` names the status
-the caller last saw (see `version`); the answer, `{status}` exactly as
+the caller last saw (see `terms.status_version`); the answer, `{status}` exactly as
 `queue.status` gives it, comes at once when the task's status differs from
 that (or without `since`), else as soon as the task changes, else after
 `hold` seconds with the status unchanged. Status is public in Taskcluster
@@ -25,10 +25,12 @@ from typing import Any
 
 from aiohttp import web
 
+from ..terms import status_version
 from .dispatch import SLUGID
 from .errors import APIError
 from .limits import Slots
 from .runs import Runs, status_of
+from .waiters import Waiters
 
 ROUTE = r"/api/sandbox/v1/task/{taskId:[\s\S]*}/status"
 HOLD_SECONDS = 20.0  # under the 30 s the widgets' HTTP session allows a request
@@ -36,11 +38,6 @@ MAX_PER_TASK = 16  # a few badges of one task (a task view, reruns of a cell)
 MAX_WAITING = 256
 _SINCE = re.compile(r"(0|[1-9][0-9]{0,5}):(unscheduled|pending|running|completed|failed|exception)")
 
-
-def version(status: dict[str, Any]) -> str:
-    """What `since` names: the task's number of runs and its state. Every
-    change of a task's runs changes it, but a reclaim (a new `takenUntil`)."""
-    return f"{len(status['runs'])}:{status['state']}"
 
 
 def _invalid(message: str, **details: Any) -> APIError:
@@ -54,31 +51,28 @@ class StatusWatch:
         self.runs = runs
         self.hold = hold
         self.slots = Slots("status long polls", MAX_WAITING)
-        self._waiting: dict[str, set[asyncio.Future]] = {}
+        self._waiters = Waiters()  # by task
         self._stopped = False
         runs.transition_listeners.append(self._task_changed)
 
     @property
     def waited_on(self) -> list[str]:
         """The tasks long polls are waiting on now."""
-        return sorted(self._waiting)
+        return self._waiters.keys
 
     def _task_changed(self, _event: str, status: dict[str, Any]) -> None:
         """A transition listener: wake the polls waiting on this task."""
-        for future in self._waiting.get(status["taskId"], ()):
-            if not future.done():
-                future.set_result(None)
+        self._waiters.wake(status["taskId"])
 
     def stop(self) -> None:
         """The sandbox is stopping: every wait answers now, and later ones at once."""
         self._stopped = True
-        for task_id in list(self._waiting):
-            self._task_changed("", {"taskId": task_id})
+        self._waiters.wake_all()
 
     @contextlib.contextmanager
     def _waiter(self, task_id: str) -> Iterator[asyncio.Future]:
         """A future set when `task_id` changes; forgotten when the block ends."""
-        if len(self._waiting.get(task_id, ())) >= MAX_PER_TASK:
+        if self._waiters.count(task_id) >= MAX_PER_TASK:
             raise APIError(
                 "TooManyRequests",
                 "The sandbox already serves {{size}} long polls on task `{{taskId}}`; "
@@ -86,26 +80,18 @@ class StatusWatch:
                 size=MAX_PER_TASK,
                 taskId=task_id,
             )
-        with self.slots.hold():
-            futures = self._waiting.setdefault(task_id, set())
-            future = asyncio.get_running_loop().create_future()
-            futures.add(future)
-            try:
-                yield future
-            finally:
-                futures.discard(future)
-                if not futures:
-                    self._waiting.pop(task_id, None)
+        with self.slots.hold(), self._waiters.waiter(task_id) as future:
+            yield future
 
     async def next_status(self, task_id: str, since: str | None) -> dict[str, Any]:
-        """The task's status once its `version` differs from `since`, or after
+        """The task's status once its `status_version` differs from `since`, or after
         `hold` seconds; 404 when there is no such task."""
         loop = asyncio.get_running_loop()
         give_up = loop.time() + self.hold
         while True:
             status = status_of(self.runs.require_task(task_id))
             remaining = give_up - loop.time()
-            if since is None or version(status) != since or remaining <= 0 or self._stopped:
+            if since is None or status_version(status) != since or remaining <= 0 or self._stopped:
                 return status
             # No await between reading the status and waiting: no change is missed.
             with self._waiter(task_id) as changed:

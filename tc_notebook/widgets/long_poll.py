@@ -16,7 +16,7 @@ import urllib.parse
 from typing import Any
 
 from ..connection import Connection
-from ..terms import ACTIVE, RESOLVED
+from ..terms import ACTIVE, RESOLVED, status_version
 from . import polling
 
 PATH = "/api/sandbox/v1/task/{}/status"
@@ -27,11 +27,6 @@ MAX_HELD = 40
 _absent: set[str] = set()  # root URLs that refused it
 _held = 0  # long polls under way in this process
 
-
-def version(status: dict[str, Any]) -> str:
-    """What `since` names: the task's number of runs and its state (as the
-    sandbox's `status_watch.version`, not imported: a deployment needs no sandbox)."""
-    return f"{len(status['runs'])}:{status['state']}"
 
 
 def _is_status(status: Any, task_id: str) -> bool:
@@ -66,7 +61,7 @@ class LongPoll:
         """The task's status once it differs from `seen` (at once without
         one), or unchanged after the sandbox's hold; None if it failed."""
         global _held
-        params = {"since": version(seen)} if _is_status(seen, self.task_id) else {}
+        params = {"since": status_version(seen)} if _is_status(seen, self.task_id) else {}
         self.refused = False
         _held += 1
         try:
