@@ -95,11 +95,14 @@ class Connection:
         return taskcluster.aio.Queue(self.options(**extra), session=session)
 
     def browser_url(self, url: str) -> str:
-        """The URL a browser should use for `url` on this connection's root URL.
-
-        A queue on this machine's loopback is out of the browser's reach when
-        the browser talks to a remote Jupyter server (Binder): such URLs go
-        through jupyter-server-proxy, `<base_url>proxy/<port>/<path>`.
+        """The URL a page links to for `url` on this connection's root URL:
+        `url` itself, absolute, so that a static copy of the page still
+        points at the queue. A queue on this machine's loopback is out of the
+        browser's reach when the browser talks to a remote Jupyter server
+        (Binder): the widgets' views then ask once whether the Jupyter server
+        relays it (jupyter-server-proxy, `<base_url>proxy/<port>/<path>`) and
+        link there instead (reach.js). `TC_NOTEBOOK_PROXY_PREFIX` makes the
+        kernel link there itself.
         """
         prefix = proxy_prefix()
         parsed = urllib.parse.urlsplit(self.root_url)
@@ -150,13 +153,20 @@ class Link:
     text: str
     kernel_url: str = ""
 
+    def _ipython_display_(self) -> None:
+        """In a notebook, shown by a small widget whose view makes the link
+        reachable from the page (see `Connection.browser_url`)."""
+        from .widgets.shown import ShownHTML
+
+        ShownHTML(self._repr_html_())._ipython_display_()
+
     def _repr_html_(self) -> str:
         url, text = html.escape(self.url), html.escape(self.text)
         anchor = f'<a href="{url}" title="{url}" target="_blank" rel="noopener">{text}</a>'
         if not self.kernel_url:
             return anchor
         rows = [
-            ("your browser opens", f"{anchor}<br><code>{url}</code>"),
+            ("your browser opens", f'{anchor}<br><code data-tc-url="{url}">{url}</code>'),
             ("the kernel uses", f"<code>{html.escape(self.kernel_url)}</code>"),
         ]
         body = "".join(
@@ -174,20 +184,13 @@ class Link:
 
 
 def proxy_prefix() -> str | None:
-    """The Jupyter server's base URL when this kernel runs under one that can
-    proxy loopback ports (jupyter-server-proxy), else None.
-
-    `TC_NOTEBOOK_PROXY_PREFIX` overrides (an empty value turns proxying off).
-    """
-    if "TC_NOTEBOOK_PROXY_PREFIX" in os.environ:
-        return os.environ["TC_NOTEBOOK_PROXY_PREFIX"] or None
-    if not (os.environ.get("JPY_SESSION_NAME") or os.environ.get("JPY_PARENT_PID")):
+    """`TC_NOTEBOOK_PROXY_PREFIX`: the Jupyter server's base URL, when whoever
+    started the kernel knows that links to the sandbox must go through the
+    server's proxy (binder/start); None when unset or empty. Otherwise the
+    page finds out itself (see `Connection.browser_url`)."""
+    prefix = os.environ.get("TC_NOTEBOOK_PROXY_PREFIX", "")
+    if not prefix:
         return None
-    try:
-        import jupyter_server_proxy  # noqa: F401
-    except ImportError:
-        return None
-    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
     return prefix if prefix.endswith("/") else prefix + "/"
 
 

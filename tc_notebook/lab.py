@@ -100,16 +100,20 @@ def _port_free(port: int) -> bool:
 
 
 def kernel_environment(
-    root_url: str, credentials: dict[str, str], proxy_prefix: str = "/"
+    root_url: str, credentials: dict[str, str], proxy_prefix: str | None = None
 ) -> dict[str, str]:
     """What JupyterLab's kernels need to find a sandbox: the TASKCLUSTER_*
-    variables `connect()` reads, and the Jupyter base URL its links go through."""
-    return {
+    variables `connect()` reads; and, only if given, the Jupyter base URL that
+    links must go through (`TC_NOTEBOOK_PROXY_PREFIX`: without it, the page
+    itself finds out whether the Jupyter server proxies the sandbox)."""
+    environment = {
         "TASKCLUSTER_ROOT_URL": root_url,
         "TASKCLUSTER_CLIENT_ID": credentials["clientId"],
         "TASKCLUSTER_ACCESS_TOKEN": credentials["accessToken"],
-        "TC_NOTEBOOK_PROXY_PREFIX": proxy_prefix,
     }
+    if proxy_prefix is not None:
+        environment["TC_NOTEBOOK_PROXY_PREFIX"] = proxy_prefix
+    return environment
 
 
 def jupyterlab_command(

@@ -59,6 +59,20 @@ def test_browser_url_through_jupyter_server_proxy(monkeypatch):
         "https://tc.example.com/a")
 
 
+def test_kernels_variables_say_nothing_of_a_proxy(monkeypatch):
+    """Every kernel started by jupyter_client has JPY_PARENT_PID, under Voilà
+    too, which has no proxy: links stay direct unless the override says so
+    (the page itself asks the Jupyter server, see widgets/reach.js)."""
+    pytest.importorskip("jupyter_server_proxy")
+    monkeypatch.setenv("JPY_PARENT_PID", "1")
+    monkeypatch.setenv("JPY_SESSION_NAME", "04-download-task-artifacts.ipynb")
+    conn = Connection("http://127.0.0.1:4321")
+    url = "http://127.0.0.1:4321/api/queue/v1/ping"
+    assert connection.proxy_prefix() is None and conn.browser_url(url) == url
+    monkeypatch.setenv("TC_NOTEBOOK_PROXY_PREFIX", "")  # empty: as unset
+    assert conn.browser_url(url) == url
+
+
 def test_import_does_not_load_the_sandbox():
     """`import tc_notebook` is cheap for a real deployment: no sandbox, no
     aiohttp server, no jsonschema until a sandbox is asked for."""

@@ -1,7 +1,9 @@
 // The artifact table (ArtifactTable, artifact_table.py): one row per artifact,
 // its name a link that opens a new tab, and preview / download buttons that
 // ask the kernel. A private artifact's link is signed by the kernel at the
-// click (the `_sign` command), never before.
+// click (the `_sign` command), never before. Links to a sandbox on the
+// kernel's loopback go through the Jupyter server where only that works
+// (reach.js, prepended).
 
 const SIGN_TIMEOUT_MS = 60000; // a busy kernel may take a while to answer
 
@@ -62,7 +64,7 @@ function render({ model, el, experimental }) {
       }
       link.classList.remove("tc-signing");
       if (reply.url) {
-        const url = new URL(reply.url, document.baseURI).href;
+        const url = new URL(await reachableUrl(reply.url), document.baseURI).href;
         if (mode === "save") save(url, row.basename);
         else if (win && !win.closed) win.location.href = url;
         else window.open(url, "_blank");
@@ -167,6 +169,7 @@ function render({ model, el, experimental }) {
     }
     const notice = model.get("notice") || {};
     if (notice.text) root.append(drawNotice(notice));
+    reachLinks(root);
   }
 
   const events = ["rows", "limit", "expanded", "message", "notice"].map((n) => "change:" + n);

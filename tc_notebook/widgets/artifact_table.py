@@ -17,6 +17,7 @@ from .. import theme
 from ..failures import first_line
 from .artifact_fetch import ArtifactError
 from .artifact_names import ICONS, artifact_kind, basename, human_size, is_public, previewable
+from .shown import view_source
 
 COLLAPSED_ROWS = 10
 NOTICE_COLOURS = {"info": theme.TEXT, "done": theme.SUCCESS, "error": theme.ERROR}
@@ -29,7 +30,7 @@ class ArtifactTable(anywidget.AnyWidget):
     buttons send `{type: "preview" | "download", name}`, and each view, once
     on the page, `{type: "shown"}`."""
 
-    _esm = Path(__file__).with_name("artifact_table.js")
+    _esm = view_source("artifact_table.js")
     _css = Path(__file__).with_name("artifact_table.css")
     rows = List(help="One dict per artifact, in display order (see `table_row`).").tag(sync=True)
     limit = Int(COLLAPSED_ROWS, help="Rows shown while collapsed.").tag(sync=True)

@@ -31,11 +31,12 @@ from .artifact_actions import ArtifactActions
 from .artifact_fetch import ArtifactError, Listing, list_run
 from .artifact_names import ICONS, human_size, is_public, plural, sort_key
 from .artifact_table import ArtifactTable, static_html, table_row
+from .static_copy import StaticCopy
 
 __all__ = ["ICONS", "ArtifactError", "ArtifactList", "ArtifactTable", "human_size", "sort_key"]
 
 
-class ArtifactList(ArtifactActions, widgets.VBox):
+class ArtifactList(StaticCopy, ArtifactActions, widgets.VBox):
     """The artifacts of a task run, sorted as the Taskcluster UI sorts them.
     Each name opens the artifact in a new tab, as in the Taskcluster UI (a
     private one is signed when clicked); each row can be previewed below the
@@ -82,6 +83,7 @@ class ArtifactList(ArtifactActions, widgets.VBox):
         self._loading: asyncio.Task | None = None  # the last listing started, if any
         self._download_task: asyncio.Task | None = None
         self._preview_task: asyncio.Task | None = None
+        self._view_shown = False
         super().__init__(**kwargs)
         self.task_id = task_id
         self.run_id = run_id
@@ -282,6 +284,7 @@ class ArtifactList(ArtifactActions, widgets.VBox):
         `{type: "preview" | "download", name}`."""
         kind = content.get("type") if isinstance(content, dict) else None
         if kind == "shown":
+            self._view_shown = True
             self.watch()
         elif kind == "preview":
             self._start_preview(content.get("name", ""))
@@ -341,12 +344,16 @@ class ArtifactList(ArtifactActions, widgets.VBox):
         """A static table of the artifacts (public names link to them, opening a new tab)."""
         return static_html(self._heading(), self.table)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+    static_html = to_html
+
+    @property
+    def view_shown(self) -> bool:
+        """True once the table's view has reached a page."""
+        return self._view_shown
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         self.watch()  # displayed: list the artifacts
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["text/html"] = self.to_html()
-        bundle["text/plain"] = repr(self)
-        return bundle
+        return super()._repr_mimebundle_(**kwargs)
 
     def __repr__(self) -> str:
         run = f" run {self.run_id}" if self.run_id is not None else ""

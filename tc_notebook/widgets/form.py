@@ -20,13 +20,15 @@ from ..theme import MUTED
 from ..tutorial import tutorial_task
 from . import form_html, polling
 from .artifact_editor import ArtifactEditor
+from .shown import ShownHTML
+from .static_copy import StaticCopy
 from .task_checks import DEFAULT_DEADLINE, problems, resolve_deadline
 from .task_draft import TaskDraft, as_text, parse_text
 from .task_schema import TaskSchema, fetched_task_schema, task_schema
 from .taskview import TaskView
 
 
-class TaskForm(widgets.VBox):
+class TaskForm(StaticCopy, widgets.VBox):
     """A task definition as form fields and as JSON/YAML text, validated as
     you type against the queue's create-task-request schema; Create sends
     `createTask` and shows the task's `TaskView` below the form, following
@@ -119,7 +121,7 @@ class TaskForm(widgets.VBox):
             description="Create task", button_style="primary", icon="play", disabled=True
         )
         self.create_button.on_click(self._on_create)
-        self.status_line = widgets.HTML()
+        self.status_line = ShownHTML()  # tells the kernel the form is on a page
         self.queue_error_box = widgets.HTML()
         self.views = widgets.VBox()
         super().__init__(
@@ -368,17 +370,22 @@ class TaskForm(widgets.VBox):
 
     # -- outside a live kernel -------------------------------------------------------------
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["text/html"] = (
+    def static_html(self) -> str:
+        """The definition and its problems, then the tasks created, each as its view shows it."""
+        return (
             "<div><strong>Task definition</strong>"
             + form_html.problem_list(self.errors)
             + f"<pre>{html.escape(json.dumps(self.definition, indent=2))}</pre>"
+            + self.status_line.value
             + self.queue_error_box.value
+            + "".join(view.static_html() for view in self.views.children)
             + "</div>"
         )
-        bundle["text/plain"] = repr(self)
-        return bundle
+
+    @property
+    def view_shown(self) -> bool:
+        """True once a view has reached a page."""
+        return self.status_line.view_shown
 
     def __repr__(self) -> str:
         name = as_text(self.draft.get("metadata", "name"))

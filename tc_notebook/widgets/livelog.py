@@ -19,6 +19,7 @@ from ..failures import NETWORK_ERRORS, first_line, is_transient
 from ..terms import BACKING_LOG, LIVE_LOG, RESOLVED
 from . import polling
 from .shown import ShownHTML
+from .static_copy import StaticCopy
 
 RENDER_EVERY = 0.1  # seconds between repaints while lines stream in
 
@@ -37,7 +38,7 @@ _PRE = (
 )
 
 
-class LiveLog(widgets.VBox):
+class LiveLog(StaticCopy, widgets.VBox):
     """Follows `public/logs/live.log` of a run as the task writes it, then
     shows the final log. Keeps the last `max_lines` lines, with a link to the
     full log.
@@ -267,12 +268,24 @@ class LiveLog(widgets.VBox):
         box = _BOX.format(height=self.height, direction=direction)
         return f'<div style="{box}"><pre style="{_PRE}">{html.escape(self.text)}</pre></div>'
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+    # -- outside a live kernel ----------------------------------------------------
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         self.watch()  # displayed: follow the log
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["text/html"] = self._html()
-        bundle["text/plain"] = self.text or repr(self)
-        return bundle
+        return super()._repr_mimebundle_(**kwargs)
+
+    def static_html(self) -> str:
+        """The title line (run, phase, the full log's link) and the lines kept."""
+        return f"<div>{self._title.value}{self._html()}</div>"
+
+    def static_text(self) -> str:
+        """The lines kept."""
+        return self.text or repr(self)
+
+    @property
+    def view_shown(self) -> bool:
+        """True once a view has reached a page."""
+        return self._title.view_shown
 
     def __repr__(self) -> str:
         return (

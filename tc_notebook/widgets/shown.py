@@ -4,7 +4,8 @@ IPython calls `_repr_mimebundle_` only for the widget a cell displays, not for
 the widgets inside a box, so a badge in an `HBox` would never learn that it is
 shown. This widget's view sends `{type: "shown"}` whenever it renders; the
 live widgets start polling then (and still on `_repr_mimebundle_`, for front
-ends that render nothing, such as nbval)."""
+ends that render nothing, such as nbval). Its links to a sandbox on the
+kernel's loopback are made reachable by the page (reach.js)."""
 
 from __future__ import annotations
 
@@ -15,17 +16,31 @@ from typing import Any
 import anywidget
 from traitlets import Unicode
 
+from .static_copy import StaticCopy
 
-class ShownHTML(anywidget.AnyWidget):
+
+def view_source(name: str) -> str:
+    """The ES module of a view in this folder, after reach.js (whose functions it may call)."""
+    here = Path(__file__).parent
+    return (here / "reach.js").read_text() + "\n" + (here / name).read_text()
+
+
+class ShownHTML(StaticCopy, anywidget.AnyWidget):
     """Like `ipywidgets.HTML`, plus `on_shown(callback)`."""
 
-    _esm = Path(__file__).with_name("shown_html.js")
+    _esm = view_source("shown_html.js")
     value = Unicode("", help="The HTML shown.").tag(sync=True)
 
     def __init__(self, value: str = "", **kwargs: Any) -> None:
         super().__init__(value=value, **kwargs)
         self._shown_callbacks: list[Callable[[], None]] = []
+        self._view_shown = False
         self.on_msg(self._on_message)
+
+    @property
+    def view_shown(self) -> bool:
+        """True once a view has reached a page."""
+        return self._view_shown
 
     def on_shown(self, callback: Callable[[], None]) -> None:
         """Call `callback()` each time a view of this widget reaches a page."""
@@ -33,11 +48,10 @@ class ShownHTML(anywidget.AnyWidget):
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "shown":
+            self._view_shown = True
             for callback in list(self._shown_callbacks):
                 callback()
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The widget view, with the HTML itself for pages without widgets."""
-        bundle = super()._repr_mimebundle_(**kwargs)
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
-        return {**data, "text/html": self.value, "text/plain": repr(self)}, metadata
+    def static_html(self) -> str:
+        """The HTML itself."""
+        return self.value

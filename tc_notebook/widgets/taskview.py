@@ -18,6 +18,8 @@ from . import polling
 from .artifacts import ArtifactList
 from .badge import StatusBadge
 from .livelog import LiveLog
+from .shown import ShownHTML
+from .static_copy import StaticCopy
 from .task_page import (
     MAX_DEPENDENCIES,
     action_outcome,
@@ -33,7 +35,7 @@ ACTIONS = {
 }
 
 
-class TaskView(widgets.VBox):
+class TaskView(StaticCopy, widgets.VBox):
     """A task's page: details, dependencies and their states, runs, the
     `StatusBadge`, the selected run's `ArtifactList` and `LiveLog`, and
     Cancel / Rerun (each asks for confirmation). Follows the task while it
@@ -68,7 +70,7 @@ class TaskView(widgets.VBox):
         self.artifacts: ArtifactList | None = None
         self.live_log: LiveLog | None = None
 
-        self._title = widgets.HTML()
+        self._title = ShownHTML()  # its task page link: made reachable by the page
         self.badge = StatusBadge(conn, task_id)
         self.badge.on_shown(self.watch)  # shown inside a box too: start then
         self._message = widgets.HTML()
@@ -378,15 +380,22 @@ class TaskView(widgets.VBox):
 
     # -- outside a live kernel -------------------------------------------------------------
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         self.watch()  # displayed: follow the task
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        bundle["text/html"] = (
+        return super()._repr_mimebundle_(**kwargs)
+
+    def static_html(self) -> str:
+        """Title, badge, details and runs, then the artifacts of the run shown."""
+        parts = [self.artifacts.static_html()] if self.artifacts is not None else []
+        return (
             f"<div>{self._title.value} {self.badge.value}{self._message.value}"
-            f"{self.details.value}{self.runs_table.value}</div>"
+            f"{self.details.value}{self.runs_table.value}{''.join(parts)}</div>"
         )
-        bundle["text/plain"] = repr(self)
-        return bundle
+
+    @property
+    def view_shown(self) -> bool:
+        """True once a view has reached a page."""
+        return self.badge.view_shown
 
     def __repr__(self) -> str:
         if self.phase == "missing":

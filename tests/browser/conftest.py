@@ -2,23 +2,22 @@
 127.0.0.1, driven through Debian's Chromium by Playwright.
 
 Session-scoped: one sandbox (`python -m tc_notebook sandbox`), one JupyterLab
-at base URL `/` whose kernels get `TC_NOTEBOOK_PROXY_PREFIX=/` (as
-`tc-notebook lab` starts it), one at a Binder-like base URL whose kernels get
-that base URL as the prefix, one in the JupyterLab Dark theme (started only
-for the tests that ask for it), and one Chromium. Each test gets a fresh
-browser context (cookies, downloads) and page.
+at base URL `/` whose kernels are told nothing about the proxy (as
+`tc-notebook lab` starts them: the page finds out), one at a Binder-like base
+URL whose kernels get that base URL as `TC_NOTEBOOK_PROXY_PREFIX` (as
+binder/start does), one in the JupyterLab Dark theme, one Notebook 7 (whose
+server renders with Voilà too; each started only for the tests that ask for
+it), and one Chromium. Each test gets a fresh browser context (cookies,
+downloads) and page.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 import shutil
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,9 +33,10 @@ from browser_helpers import (
     Lab,
     write_test_notebooks,
 )
+from frontend_servers import server_environment, stop, tail
 from helpers import wait_until
 
-from tc_notebook.lab import LabError, jupyterlab_command, kernel_environment, serving_port
+from tc_notebook.lab import LabError, jupyterlab_command, serving_port
 
 BINDER_BASE_URL = "/user/learner/"
 # No news or update toasts, and every cell kept in the DOM (no windowing).
@@ -63,25 +63,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(missing)
 
 
-def _stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
-    """SIGTERM, then SIGKILL after `timeout` seconds."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
-def _tail(path: Path, size: int = 4000) -> str:
-    try:
-        return path.read_text(errors="replace")[-size:]
-    except OSError:
-        return ""
-
-
 @pytest.fixture(scope="session")
 def artifacts_dir() -> Path:
     """`test-artifacts/browser/`: this run's screenshots, and the servers' logs under logs/."""
@@ -105,7 +86,13 @@ def sandbox_process(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Pat
 
 
 def _start_lab(
-    tmp: Path, sandbox_process: BrowserSandbox, name: str, base_url: str, user_settings: dict
+    tmp: Path,
+    sandbox_process: BrowserSandbox,
+    name: str,
+    base_url: str,
+    user_settings: dict,
+    proxy_prefix: str | None = None,
+    app: str = "jupyterlab",
 ) -> tuple[subprocess.Popen, Lab]:
     root = tmp / "notebooks"
     shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -114,25 +101,18 @@ def _start_lab(
     for path, values in user_settings.items():
         (settings / path).parent.mkdir(parents=True, exist_ok=True)
         (settings / path).write_text(json.dumps(values))
-    for folder in ("runtime", "config", "workspaces", "ipython"):
-        (tmp / folder).mkdir()
     token = secrets.token_hex(16)
-    venv_bin = str(Path(sys.executable).parent)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("JUPYTERHUB_", "JPY_", "TASKCLUSTER_", "TC_NOTEBOOK_"))
-    }
-    env.update(kernel_environment(sandbox_process.root_url, sandbox_process.credentials, base_url))
-    env.update(
-        # The venv's share/jupyter (labextensions, the python3 kernelspec) stays
-        # visible: only the runtime files and user-level config are private.
-        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
-        JUPYTER_CONFIG_DIR=str(tmp / "config"),
-        IPYTHONDIR=str(tmp / "ipython"),
-        PATH=venv_bin + os.pathsep + env.get("PATH", ""),
-        PYTHONUNBUFFERED="1",
-    )
+    env = server_environment(tmp, sandbox_process, proxy_prefix)
+    # Notebook 7 (app "notebook") is a JupyterLab-based app of its own class,
+    # beside JupyterLab's (whose settings handler may answer it): both read these.
+    classes = ["LabApp", "JupyterNotebookApp"] if app == "notebook" else ["LabApp"]
+    workspaces = tmp / "workspaces"
+    workspaces.mkdir()
+    folders = [
+        f"--{app_class}.{trait}={folder}"
+        for app_class in classes
+        for trait, folder in (("user_settings_dir", settings), ("workspaces_dir", workspaces))
+    ]
     command = jupyterlab_command(
         0,  # JupyterLab picks a free port and says which in its runtime file
         token,
@@ -140,17 +120,17 @@ def _start_lab(
         f"--ServerApp.base_url={base_url}",
         "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
+        *folders,
     )
+    command[2] = app  # python -m <app>
     log_path = LOGS / f"{name}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         port = serving_port(process, timeout=60, runtime_dir=tmp / "runtime")
     except LabError as failure:
-        _stop(process)
-        raise RuntimeError(f"{name}: {failure}:\n{_tail(log_path)}") from None
+        stop(process)
+        raise RuntimeError(f"{name}: {failure}:\n{tail(log_path)}") from None
     lab = Lab(f"http://127.0.0.1:{port}{base_url}", token, base_url, root, sandbox_process)
 
     def answers() -> bool:
@@ -164,18 +144,25 @@ def _start_lab(
     try:
         wait_until(answers, timeout=60, message=f"{name} to answer /api/status")
         if process.poll() is not None:
-            raise RuntimeError(f"{name} exited ({process.returncode}):\n{_tail(log_path)}")
+            raise RuntimeError(f"{name} exited ({process.returncode}):\n{tail(log_path)}")
         specs = requests.get(lab.api("kernelspecs"), timeout=10).json()
         # The venv's ipykernel spec ("python" in its argv is the server's Python);
         # the notebooks' first cell checks the kernel's sys.prefix and tc_notebook.
         assert "python3" in specs["kernelspecs"], specs
     except BaseException:
-        _stop(process)
+        stop(process)
         raise
     return process, lab
 
 
-def _lab_fixture(name: str, doc: str, base_url: str = "/", extra_settings: dict | None = None):
+def _lab_fixture(
+    name: str,
+    doc: str,
+    base_url: str = "/",
+    extra_settings: dict | None = None,
+    proxy_prefix: str | None = None,
+    app: str = "jupyterlab",
+):
     """A session fixture: a JupyterLab (`_start_lab`) for the tests that ask for it."""
 
     def running_lab(
@@ -183,12 +170,18 @@ def _lab_fixture(name: str, doc: str, base_url: str = "/", extra_settings: dict 
     ) -> Iterator[Lab]:
         settings = {**SETTINGS, **(extra_settings or {})}
         process, started = _start_lab(
-            tmp_path_factory.mktemp(name), sandbox_process, name, base_url, settings
+            tmp_path_factory.mktemp(name),
+            sandbox_process,
+            name,
+            base_url,
+            settings,
+            proxy_prefix,
+            app,
         )
         try:
             yield started
         finally:
-            _stop(process)
+            stop(process)
 
     running_lab.__doc__ = doc
     return pytest.fixture(scope="session")(running_lab)
@@ -196,17 +189,24 @@ def _lab_fixture(name: str, doc: str, base_url: str = "/", extra_settings: dict 
 
 lab = _lab_fixture(
     "jupyterlab",
-    "JupyterLab at `/`, kernels with TC_NOTEBOOK_PROXY_PREFIX=/ (as `tc-notebook lab`).",
+    "JupyterLab at `/`, kernels told nothing of the proxy (as `tc-notebook lab`).",
 )
 binder_lab = _lab_fixture(
     "jupyterlab-binder",
     "JupyterLab at a Binder-like base URL, kernels with that base URL as proxy prefix.",
     base_url=BINDER_BASE_URL,
+    proxy_prefix=BINDER_BASE_URL,
 )
 dark_lab = _lab_fixture(
     "jupyterlab-dark",
     "JupyterLab at `/` in the JupyterLab Dark theme (its user settings say so).",
     extra_settings=DARK_THEME,
+)
+notebook7 = _lab_fixture(
+    "notebook7",
+    "Notebook 7 (`jupyter notebook`) at `/`, kernels told nothing of the proxy; its"
+    " server renders notebooks with Voilà too (`/voila/render/...`).",
+    app="notebook",
 )
 
 

@@ -5,6 +5,7 @@ and two StatusBadges in an HBox show both chips side by side."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -77,7 +78,7 @@ def test_links_open_a_new_tab_and_downloads_are_explicit(notebook_page, lab):
     for link in (public, _link(page, "public/logs/live.log"), private):
         expect(link).to_have_attribute("target", "_blank")
         assert link.get_attribute("download") is None
-    assert public.get_attribute("href").startswith(lab.proxy_prefix)
+    expect(public).to_have_attribute("href", re.compile("^" + re.escape(lab.proxy_prefix)))
     assert private.get_attribute("href") == "#"  # nothing signed before the click
 
     got = click_and_fetch(page, public)

@@ -1,0 +1,89 @@
+"""Static copies (widgets/static_copy.py) in a real kernel, driven over the
+Jupyter protocol as nbclient drives it (no `cellId`) and as JupyterLab does
+(`cellId` in each execute request's metadata)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+SHOW = "from tc_notebook.widgets.shown import ShownHTML\nw = ShownHTML('<b>one</b>')\nw"
+VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+@pytest.fixture
+def kernel() -> Iterator:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKCLUSTER_", "JPY_"))}
+    manager, client = start_new_kernel(kernel_name="python3", env=env)
+    try:
+        yield client
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+
+
+def run(client, code: str, cell_id: str | None = None) -> list[dict]:
+    """Execute `code`; the display messages it caused (type, display id, mime types)."""
+    metadata = {"cellId": cell_id} if cell_id else {}
+    request = client.session.msg(
+        "execute_request",
+        {"code": code, "silent": False, "store_history": True, "user_expressions": {},
+         "allow_stdin": False, "stop_on_error": True},
+        metadata=metadata,
+    )
+    client.shell_channel.send(request)
+    msg_id = request["header"]["msg_id"]
+    shown = []
+    while True:
+        msg = client.get_iopub_msg(timeout=60)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "error":
+            raise AssertionError("\n".join(content["traceback"]))
+        if kind in ("display_data", "update_display_data", "execute_result"):
+            display_id = (content.get("transient") or {}).get("display_id")
+            shown.append({"type": kind, "id": display_id, **content["data"]})
+        if kind == "status" and content["execution_state"] == "idle":
+            return shown
+
+
+def test_a_program_run_gets_the_static_copy_from_the_next_cell(kernel):
+    [shown] = run(kernel, SHOW)
+    assert shown["type"] == "display_data" and shown["id"] and VIEW in shown
+    assert shown["text/html"] == "<b>one</b>"
+    [update] = run(kernel, "w.value = '<b>two</b>'")
+    assert update["type"] == "update_display_data" and update["id"] == shown["id"]
+    assert update["text/html"] == "<b>two</b>"
+    assert VIEW not in update  # nbconvert then shows the HTML, with no widget manager
+    assert run(kernel, "x = 1") == []  # unchanged since: nothing sent
+
+
+def test_never_from_the_cell_that_displayed_it(kernel):
+    """Voilà renders a cell when it has run: a change within that cell keeps the live view."""
+    same_cell = SHOW.removesuffix("\nw") + "\ndisplay(w)\nw.value = '<b>two</b>'"
+    assert [u["type"] for u in run(kernel, same_cell)] == ["display_data"]
+    [update] = run(kernel, "x = 1")
+    assert update["text/html"] == "<b>two</b>" and VIEW not in update
+
+
+def test_a_person_s_front_end_is_never_sent_a_copy(kernel):
+    """JupyterLab names its cells: it would replace the live view everywhere it is shown."""
+    run(kernel, SHOW, cell_id="cell-1")
+    assert run(kernel, "w.value = '<b>two</b>'", cell_id="cell-2") == []
+    assert run(kernel, "x = 1", cell_id="cell-3") == []
+
+
+def test_a_view_on_a_page_is_never_replaced(kernel):
+    [shown] = run(kernel, SHOW)
+    # What the view's JavaScript sends once on a page: an anywidget custom message.
+    message = kernel.session.msg(
+        "comm_msg",
+        {"comm_id": shown[VIEW]["model_id"],
+         "data": {"method": "custom", "content": {"type": "shown"}}},
+    )
+    kernel.shell_channel.send(message)
+    assert run(kernel, "w.value = '<b>two</b>'\nassert w.view_shown") == []
