@@ -87,3 +87,30 @@ def test_a_view_on_a_page_is_never_replaced(kernel):
     )
     kernel.shell_channel.send(message)
     assert run(kernel, "w.value = '<b>two</b>'\nassert w.view_shown") == []
+
+
+def test_row_shows_its_children_side_by_side_without_a_kernel():
+    import ipywidgets as widgets
+
+    from tc_notebook.widgets import Row
+    from tc_notebook.widgets.shown import ShownHTML
+
+    chip = ShownHTML('<span class="tc-badge">FAILED</span>')
+    row = Row([widgets.Label("exit <3>:"), chip, widgets.HTML("<i>note</i>")])
+    html = row.static_html()
+    assert html.index("exit &lt;3&gt;:") < html.index(chip.value) < html.index("<i>note</i>")
+    bundle = row._repr_mimebundle_()
+    assert bundle["text/html"] == html and VIEW in bundle
+    assert not row.view_shown
+    chip._on_message(chip, {"type": "shown"}, [])
+    assert row.view_shown
+
+
+def test_a_link_shows_the_url_the_kernel_gave_for_the_page_to_rewrite():
+    from tc_notebook import Connection
+
+    conn = Connection("http://127.0.0.1:4321")
+    url = "http://127.0.0.1:4321/api/queue/v1/task/T/artifacts/public%2Fa.txt"
+    html = conn.link(url, "public/a.txt", show_kernel_url=True)._repr_html_()
+    assert f'<a href="{url}"' in html  # absolute: a saved copy still points at the queue
+    assert f'<code data-tc-url="{url}">{url}</code>' in html  # reach.js shows the page's URL

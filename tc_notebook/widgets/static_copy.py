@@ -13,8 +13,8 @@ without a person's front end, at the end of each *later* cell the kernel
 replaces that output with the widget's HTML as it is then (`text/html` and
 `text/plain`, no widget view), when it changed since the last time:
 
-- Which front end sent a cell is in its execute request: JupyterLab,
-  Notebook 7 and VS Code name the cell (`cellId` in its metadata); nbclient
+- Which front end sent a cell is in its execute request: JupyterLab and
+  Notebook 7 name the cell (`cellId` in its metadata); nbclient
   (nbconvert, papermill, Voilà's executor) and nbval do not. Display updates
   cannot be kept from live pages otherwise: JupyterLab applies them to the
   outputs of every earlier cell that showed that display id.
