@@ -158,7 +158,7 @@ class Link:
         reachable from the page (see `Connection.browser_url`)."""
         from .widgets.shown import ShownHTML
 
-        ShownHTML(self._repr_html_())._ipython_display_()
+        ShownHTML(self._repr_html_(), plain=repr(self))._ipython_display_()
 
     def _repr_html_(self) -> str:
         url, text = html.escape(self.url), html.escape(self.text)

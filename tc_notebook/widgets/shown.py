@@ -31,8 +31,10 @@ class ShownHTML(StaticCopy, anywidget.AnyWidget):
     _esm = view_source("shown_html.js")
     value = Unicode("", help="The HTML shown.").tag(sync=True)
 
-    def __init__(self, value: str = "", **kwargs: Any) -> None:
+    def __init__(self, value: str = "", plain: str = "", **kwargs: Any) -> None:
+        """`plain`: what it shows as text (`static_text`); its repr if empty."""
         super().__init__(value=value, **kwargs)
+        self._plain = plain
         self._shown_callbacks: list[Callable[[], None]] = []
         self._view_shown = False
         self.on_msg(self._on_message)
@@ -55,3 +57,7 @@ class ShownHTML(StaticCopy, anywidget.AnyWidget):
     def static_html(self) -> str:
         """The HTML itself."""
         return self.value
+
+    def static_text(self) -> str:
+        """`plain` if given, else its repr."""
+        return self._plain or repr(self)
