@@ -29,6 +29,7 @@ class ShownHTML(StaticCopy, anywidget.AnyWidget):
     """Like `ipywidgets.HTML`, plus `on_shown(callback)`."""
 
     _esm = view_source("shown_html.js")
+    _css = Path(__file__).with_name("shown_html.css")
     value = Unicode("", help="The HTML shown.").tag(sync=True)
 
     def __init__(self, value: str = "", plain: str = "", **kwargs: Any) -> None:
