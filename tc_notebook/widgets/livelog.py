@@ -32,9 +32,10 @@ _BOX = (
 # The <pre> keeps its full height (no shrinking, no scrollbar of its own) so
 # that the box scrolls: JupyterLab's `.jp-OutputArea-output pre {overflow: auto}`
 # would otherwise make it a flex item that shrinks to the box, scrolled to its top.
+# Its colours are the box's, whatever a page's stylesheet gives a <pre> (an export).
 _PRE = (
     "margin:0;font:12px/1.35 monospace;white-space:pre-wrap;word-break:break-all;"
-    "flex:none;overflow:visible"
+    "flex:none;overflow:visible;background:transparent;color:inherit;border:0;padding:0"
 )
 
 
