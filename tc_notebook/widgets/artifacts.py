@@ -1,8 +1,9 @@
 """`ArtifactList`: a task run's artifacts as the Taskcluster UI lists them,
 with browser links, kernel-side downloads and inline previews.
 
-Links are for the browser, so they go through `Connection.browser_url`
-(jupyter-server-proxy on Binder). A private artifact's link carries no
+Links are for the browser: `Connection.browser_url`, which the table's view
+sends through the Jupyter server where only that reaches the queue (Binder;
+reach.js). A private artifact's link carries no
 credentials until it is clicked: the click asks the kernel for a signed URL
 (`buildSignedUrl`, valid 15 minutes) and the browser opens that.
 
