@@ -1,6 +1,6 @@
 """The other storage types: reference, link (followed, cycles, scopes on every
-name traversed), error (424) and object (refused), and finishArtifact, which is
-only for object artifacts.
+name traversed) and error (424), and finishArtifact, which is only for object
+artifacts (those are test_artifacts_object.py's).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from helpers import expect_error, new_task_id, s3_artifact
 
 
 class TestOtherStorageTypes:
-    """reference, link, error and object artifacts."""
+    """reference, link and error artifacts."""
 
     def test_reference(self, running, root_url, anon):
         """reference → 303 to the stored url verbatim."""
@@ -131,17 +131,6 @@ class TestOtherStorageTypes:
         expect_error(worker.createArtifact, task_id, 0, "public/e", {
             "storageType": "error", "reason": "it-broke", "message": "x",
             "expires": _expires()}, status=400, code="InputValidationError")
-
-    def test_object_artifact_is_refused(self, running, anon):
-        """The sandbox has no object service: an object artifact is a 400 that
-        names the s3 alternative, and nothing is stored."""
-        task_id, _, worker = running
-        body = expect_error(worker.createArtifact, task_id, 0, "public/obj.bin", {
-            "storageType": "object", "contentType": "application/binary",
-            "expires": _expires()}, status=400)
-        assert body["code"] == "InputError" and "s3" in body["message"]
-        listed = {a["name"] for a in anon.listArtifacts(task_id, 0)["artifacts"]}
-        assert "public/obj.bin" not in listed
 
     @pytest.mark.parametrize("storage", ["s3", "reference", "link", "error"])
     def test_finish_non_object_is_400(self, running, storage):

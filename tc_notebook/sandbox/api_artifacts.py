@@ -34,9 +34,9 @@ async def create_artifact(call: Call) -> Reply:
     input="v1/finish-artifact-request.json#",
 )
 async def finish_artifact(call: Call) -> Reply:
-    """Mark an object artifact as uploaded."""
+    """Mark an object artifact as uploaded, once its object is."""
     call.service.artifacts.finish_artifact(
-        call.params["taskId"], call.run_id(), call.params["name"]
+        call.params["taskId"], call.run_id(), call.params["name"], call.payload["uploadId"]
     )
 
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import taskcluster
-
 from ..timestamps import iso, iso_in, now, parse_time
 from .limits import Slots
 from .runs import (
@@ -22,7 +20,6 @@ from .runs import (
 )
 from .scopes import Authorize
 from .settings import QueueSettings
-from .store import ROOT_CLIENT_ID
 from .waiters import Waiters
 from .worker_info import WorkerInfo
 
@@ -86,10 +83,7 @@ class ClaimService:
             f"queue:create-artifact:{task_id}/{run_id}",
             *task["definition"]["scopes"],
         ]
-        issued = taskcluster.createTemporaryCredentials(
-            ROOT_CLIENT_ID, self.store.root_token, now(), until, scopes, name=name
-        )
-        return {**issued, "accessToken": issued["accessToken"].decode()}
+        return self.store.temporary_credentials(name, until, scopes)
 
     def _claim(self, task: dict[str, Any], request: dict[str, Any]) -> dict:
         """Claim the task's last run for the worker of a claim request."""

@@ -1,5 +1,6 @@
 """The answers that lead a client to an artifact's bytes: getArtifact's 303
-to its URL (a 424 for an error artifact) and the 200 JSON of `artifact`."""
+to its URL (a 424 for an error artifact) and the 200 JSON of `artifact` (for
+an object artifact: credentials to download its object)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,8 @@ def artifact_content(call: Call, run_id: int | None) -> web.StreamResponse:
     kind = artifact["storageType"]
     if kind == "error":
         body = {"storageType": kind, **artifact["details"]}
+    elif kind == "object":
+        body = call.service.artifacts.object_download(artifact)
     else:
         body = {"storageType": kind, "url": call.service.artifacts.download_url(artifact)}
     reply = web.json_response(body)  # no storage-type header here, unlike the 303

@@ -18,6 +18,7 @@ STATUS_BY_CODE = {
     "InsufficientScopes": 403,
     "AccessDenied": 403,  # the sandbox's blob store: a missing or bad URL signature
     "ResourceNotFound": 404,
+    "NoMatchingMethod": 406,  # the Object service: no download method both sides accept
     "RequestConflict": 409,
     "ResourceExpired": 410,
     "InputTooLarge": 413,

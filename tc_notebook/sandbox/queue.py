@@ -1,6 +1,7 @@
 """The queue: Taskcluster's Queue v1 semantics on top of a `Store`, cut along
 the seams of Taskcluster's own queue service. The API's handlers call
-`QueueService.tasks`, `.claims`, `.artifacts` and `.workers`; these answer with plain
+`QueueService.tasks`, `.claims`, `.artifacts` and `.workers` (and the Object
+service's, `.objects`, which object artifacts are stored with); these answer with plain
 dicts shaped like Taskcluster's responses or raise `APIError`. All share one
 `Runs`, the run state machine; `resolvers` drive it in the background.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 from .artifacts import ArtifactService
 from .blobs import BlobStore
 from .claims import ClaimService
+from .object_service import ObjectService
 from .queue_lists import QueueLists
 from .runs import Runs, TransitionListener
 from .settings import QueueSettings
@@ -31,7 +33,8 @@ class QueueService:
         self.workers = WorkerInfo(store)
         self.queue_lists = QueueLists(store)
         self.claims = ClaimService(self.runs, settings, self.workers)
-        self.artifacts = ArtifactService(self.runs, self.blobs)
+        self.objects = ObjectService(self)
+        self.artifacts = ArtifactService(self.runs, self.blobs, self.objects)
 
     @property
     def transition_listeners(self) -> list[TransitionListener]:

@@ -21,7 +21,19 @@ from ..net import bound_socket, free_port
 from ..timestamps import iso, now
 from ..tutorial import tutorial_task_queue
 from ..worker.worker import clear_previous_runs
-from . import api, blobs, dispatch, index_api, keys, reference, resolvers, status_watch, task_pages
+from . import (
+    api,
+    blobs,
+    dispatch,
+    index_api,
+    keys,
+    object_api,
+    object_blobs,
+    reference,
+    resolvers,
+    status_watch,
+    task_pages,
+)
 from .auth import Authenticator
 from .builtin_workers import BuiltinWorkers
 from .errors import APIError, error_response, internal_error
@@ -118,6 +130,8 @@ class SandboxServer:
         index_token = self.add_client(*INDEX_CLIENT)
         index = IndexService(IndexStore(self.store.db), self.service, index_token)
         dispatch.mount(app, index_api.TABLE, index)
+        dispatch.mount(app, object_api.TABLE, self.service.objects)
+        object_blobs.add_routes(app, self.service.objects)
         app.router.add_get(reference.REFERENCE_PATH, reference.serve_reference)
         app.router.add_put(blobs.BLOB_PREFIX + r"{tail:[\s\S]*}", blobs.put_blob)
         app.router.add_get(blobs.BLOB_PREFIX + r"{tail:[\s\S]*}", blobs.get_blob)

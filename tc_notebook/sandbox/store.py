@@ -20,8 +20,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import taskcluster
+
 from ..terms import ACTIVE
-from ..timestamps import iso, parse_time
+from ..timestamps import iso, now, parse_time
 from . import artifact_store, worker_store
 from .artifact_store import ArtifactRows
 from .collation import COLLATION, collate
@@ -115,6 +117,16 @@ class Store(ArtifactRows, WorkerRows):
         group_columns = {row["name"] for row in self.db.execute("PRAGMA table_info(task_groups)")}
         if "sealed" not in group_columns:
             self.db.execute("ALTER TABLE task_groups ADD COLUMN sealed TEXT")
+
+    def temporary_credentials(
+        self, name: str, until: datetime, scopes: list[str]
+    ) -> dict[str, str]:
+        """Temporary credentials called `name`, issued now by the root client
+        and valid until `until`, with `scopes` (a claim's, an upload's)."""
+        issued = taskcluster.createTemporaryCredentials(
+            ROOT_CLIENT_ID, self.root_token, now(), until, scopes, name=name
+        )
+        return {**issued, "accessToken": issued["accessToken"].decode()}
 
     def close(self) -> None:
         """Close the database and release the data directory."""

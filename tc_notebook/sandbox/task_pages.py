@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -213,7 +214,8 @@ def _log(service: QueueService, task_id: str, run: dict[str, Any], up: str) -> t
             f'<pre class="log" data-live="{href(up, relayed)}">(waiting for the live log…)</pre>'
         ), True
     full = link(up, artifact_path(task_id, run_id, BACKING_LOG), BACKING_LOG, "full-log")
-    text, size = _tail(service, task_id, run_id) if backing["storageType"] == "s3" else (None, 0)
+    stored = service.artifacts.stored_path(backing)
+    text, size = _tail(stored) if stored is not None else (None, 0)
     if text is None:
         return f"{heading}<p>The run's log: {full}.</p>", False
     cut = f"the last {MAX_LOG_BYTES // 1024} KiB of {size} bytes; " if size > MAX_LOG_BYTES else ""
@@ -231,10 +233,9 @@ def _on_the_sandbox(service: QueueService, url: str) -> str | None:
     return url[len(root) :] if url.startswith(root) else None
 
 
-def _tail(service: QueueService, task_id: str, run_id: int) -> tuple[str | None, int]:
-    """The last MAX_LOG_BYTES of a run's backing log (from a line's start),
-    and its whole size."""
-    path = service.blobs.path(task_id, run_id, BACKING_LOG)
+def _tail(path: Path) -> tuple[str | None, int]:
+    """The last MAX_LOG_BYTES of a run's backing log kept at `path` (from a
+    line's start), and its whole size."""
     try:
         with open(path, "rb") as log:
             size = log.seek(0, 2)
