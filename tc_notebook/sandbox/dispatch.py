@@ -254,7 +254,10 @@ def _validate_input(
     schema's top-level defaults first (error answers show the payload so)."""
     if entry.input is None:
         return
-    if body and request.content_type != "application/json":
+    # As Taskcluster: a request with no body at all (neither Content-Length nor
+    # Transfer-Encoding) has no JSON content type either.
+    has_body = "Content-Length" in request.headers or "Transfer-Encoding" in request.headers
+    if not has_body or request.content_type != "application/json":
         raise APIError(
             "MalformedPayload",
             "Payload must be JSON with content-type: application/json got content-type: {{type}}",

@@ -158,6 +158,27 @@ class Recorder:
         self.answers: dict[str, Answer] = {}
         self.broken: str | None = None
         self.state: dict[str, Any] = {}  # what a later part of the scenario needs
+        self.aliases: dict[str, str] = {}  # values of this target only -> placeholder
+
+    def alias(self, value: str, placeholder: str) -> str:
+        """Compare `value` (e.g. an uploadId the service chose) as `placeholder`,
+        wherever it appears in a string of this run's answers; returns `value`."""
+        self.aliases[value] = placeholder
+        return value
+
+    def masked(self, answer: Answer) -> Answer:
+        """`answer` with every aliased value replaced by its placeholder."""
+        def mask(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: mask(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [mask(v) for v in value]
+            if isinstance(value, str):
+                for original, placeholder in self.aliases.items():
+                    value = value.replace(original, placeholder)
+            return value
+        return Answer(answer.label, answer.entry, answer.status, mask(answer.body),
+                      mask(answer.headers))
 
     def _keep(self, answer: Answer) -> Answer:
         if answer.label in self.answers:
@@ -177,6 +198,23 @@ class Recorder:
         if response is None:
             raise AssertionError(f"{entry} ({step}) sent no request")
         return self._keep(Answer.of(f"{entry}: {step}", entry, response))
+
+    def outcome(self, step: str, entry: str, action: Callable[[], Any]) -> Answer:
+        """Record what a helper of the official client making several requests
+        (`taskcluster.upload`, `taskcluster.download`) came to: 200 (with the
+        bytes' hash and type, for a download), or the status of the error it raised."""
+        try:
+            result = action()
+        except Exception as exc:  # the error itself is the outcome
+            status = getattr(exc, "status_code", None) or 599
+            return self._keep(Answer(f"{entry}: {step}", entry, status,
+                                     {"error": type(exc).__name__}, {}))
+        body: dict[str, Any] | None = None
+        if isinstance(result, tuple):  # the ...ToBuf downloads: (bytes, contentType)
+            data = bytes(result[0])
+            body = {"sha256": hashlib.sha256(data).hexdigest(), "length": len(data),
+                    "contentType": result[1]}
+        return self._keep(Answer(f"{entry}: {step}", entry, 200, body, {}))
 
     def http(self, step: str, entry: str, url: str, method: str = "GET", **kwargs: Any) -> Answer:
         """A plain HTTP request that does not follow redirects (signed URLs, downloads)."""
@@ -304,6 +342,7 @@ class Comparison:
         problems: list[str] = []
         for label in dict.fromkeys([*left.answers, *right.answers]):
             a, b = left.answers.get(label), right.answers.get(label)
+            a, b = (a and left.masked(a)), (b and right.masked(b))
             if a is None or b is None:
                 present = a or b
                 side = "sandbox" if a else "rig"
