@@ -159,8 +159,26 @@ class TestClaimWork:
         worker = worker_queue(root_url, res)
         expect_error(queue.claimTask, task_id, 0, {"workerGroup": "g", "workerId": "w2"},
                      status=409, code="RequestConflict")
+        # The same worker again (a retry): the same claim, fresh credentials, as Taskcluster.
+        again = queue.claimTask(task_id, 0, {"workerGroup": "g", "workerId": "w"})
+        assert again["takenUntil"] == res["takenUntil"] and again["runId"] == 0
+        assert again["credentials"]["clientId"] == res["credentials"]["clientId"]
+        assert all(not key.startswith("_") for key in again["status"]["runs"][0])
         worker.reportCompleted(task_id, 0)
         assert queue.status(task_id)["status"]["state"] == "completed"
+        expect_error(queue.claimTask, task_id, 0, {"workerGroup": "g", "workerId": "w"},
+                     status=409, code="RequestConflict")
+
+    def test_claim_task_after_claim_work_conflicts(self, queue, root_url):
+        """A run claimWork handed out is not claimTask's to claim again, even
+        by the same worker (Taskcluster's claimWork claims carry a hint)."""
+        tq = new_queue_id()
+        task_id = new_task_id()
+        queue.createTask(task_id, make_task(tq))
+        claim = queue.claimWork(tq, {"workerGroup": "g", "workerId": "w", "tasks": 1})
+        assert [c["status"]["taskId"] for c in claim["tasks"]] == [task_id]
+        expect_error(queue.claimTask, task_id, 0, {"workerGroup": "g", "workerId": "w"},
+                     status=409, code="RequestConflict")
 
     def test_claim_task_unknown(self, queue):
         """claimTask on an unknown task is 404."""

@@ -27,6 +27,11 @@ from .worker_info import WorkerInfo
 RETRYING_REASONS = {"worker-shutdown": "retry", "intermittent-task": "task-retry"}
 
 
+# A run's note that claimTask, not claimWork, claimed it: only such a claim may
+# be made again by its worker (Taskcluster's runs claimed by claimWork carry a hint).
+BY_CLAIM_TASK = "_claimTask"
+
+
 def _worker(claim: dict[str, Any]) -> dict[str, str]:
     """`{workerGroup, workerId}` of a claim request or a claimed run."""
     return {"workerGroup": claim["workerGroup"], "workerId": claim["workerId"]}
@@ -92,11 +97,15 @@ class ClaimService:
         run.update(state="running", **_worker(request), takenUntil=taken_until, started=iso(now()))
         task["takenUntil"] = taken_until
         self.runs.save(task, "task-running")
+        return self._claimed(task, run)
+
+    def _claimed(self, task: dict[str, Any], run: dict[str, Any]) -> dict:
+        """The answer of a claim of `run`, with fresh credentials."""
         return {
             "status": status_of(task),
             "runId": run["runId"],
-            **_worker(request),
-            "takenUntil": taken_until,
+            **_worker(run),
+            "takenUntil": run["takenUntil"],
             "task": task["definition"],
             "credentials": self._credentials(task, run),
         }
@@ -149,13 +158,18 @@ class ClaimService:
         with self.store.transaction():
             run = find_run(task, run_id)
             refuse_past_deadline(task, "is past its deadline")
-            if run["state"] != "pending" or run_id != len(task["runs"]) - 1:
+            latest = run_id == len(task["runs"]) - 1
+            again = run["state"] == "running" and run.get(BY_CLAIM_TASK)
+            if latest and again and _worker(run) == _worker(body):
+                return self._claimed(task, run)  # a retried claimTask: the same claim
+            if run["state"] != "pending" or not latest:
                 raise conflict(
                     "Run {{runId}} on task `{{taskId}}` is already claimed or resolved",
                     runId=run_id,
                     taskId=task_id,
                 )
             self.workers.seen(d["taskQueueId"])
+            run[BY_CLAIM_TASK] = True
             claim = self._claim(task, body)
             self.workers.took(d["taskQueueId"], body["workerGroup"], body["workerId"], [claim])
             return claim

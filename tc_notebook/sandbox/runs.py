@@ -29,9 +29,10 @@ def conflict(message: str, **details: Any) -> APIError:
 
 
 def status_of(task: dict[str, Any]) -> dict[str, Any]:
-    """The `task-status` object of a stored task."""
+    """The `task-status` object of a stored task (a run's own notes, keys
+    starting with `_`, left out)."""
     d = task["definition"]
-    runs = task["runs"]
+    runs = [{k: v for k, v in run.items() if not k.startswith("_")} for run in task["runs"]]
     return {
         "taskId": task["taskId"],
         "provisionerId": d["provisionerId"],

@@ -88,14 +88,15 @@ ACCEPTED: list[Accepted] = [
         JavaScript's `...08.170Z`. Both parse to the same kind of date.""",
     ),
     Accepted(
-        ("claimWork", "reclaimTask"),
+        ("claimWork", "reclaimTask", "createArtifact", "artifact", "latestArtifact"),
         "body*.credentials.certificate.issuer",
         "value",
         sandbox="root",
         rig="static/taskcluster/queue",
-        reason="""Task credentials are issued by the queue service's own client in
-        Taskcluster (`static/taskcluster/queue`); the sandbox has no separate services and
-        issues them from its root client. The credentials' name and scopes are compared.""",
+        reason="""Task credentials (and an object artifact's upload and download
+        credentials) are issued by the queue service's own client in Taskcluster
+        (`static/taskcluster/queue`); the sandbox has no separate services and issues them
+        from its root client. The credentials' name and scopes are compared.""",
     ),
     Accepted(
         ("listArtifacts", "listLatestArtifacts", "artifactInfo", "latestArtifactInfo"),
@@ -125,4 +126,52 @@ ACCEPTED: list[Accepted] = [
         sandbox lists them by taskId. The scenario checks the count, and the status of
         each task.""",
     ),
+    Accepted(
+        ("createUpload",),
+        "body.uploadMethod.putUrl.url",
+        "value",
+        sandbox="<root>/sandbox/objects/*?expires=*&signature=*",
+        rig="<root>/*-bucket/*X-Amz-Signature=*",
+        reason="""Objects: the sandbox takes the PUT of an object's bytes itself, at a
+        signed URL of its own, where Taskcluster's object service hands out a presigned S3
+        URL. The headers to send with the PUT are compared; the bytes are, once
+        downloaded.""",
+    ),
+    Accepted(
+        ("getArtifact", "getLatestArtifact", "startDownload"),
+        "body.url",
+        "value",
+        sandbox="<root>/sandbox/objects/*?expires=*&signature=*",
+        rig="<root>/*-bucket/*",
+        reason="""Objects: the sandbox keeps the bytes itself and serves them from a
+        signed URL of its own (`<root>/sandbox/objects/...`), where Taskcluster's object
+        service hands out a presigned S3 URL (the rig: moto behind `<root>/public-bucket`).
+        The scenarios download through both and compare the bytes.""",
+    ),
+    Accepted(
+        ("getArtifact", "getLatestArtifact", "object.download"),
+        "headers.location",
+        "value",
+        sandbox="/sandbox/objects/*?expires=*&signature=*",
+        rig="<root>/*-bucket/*",
+        reason="""Objects: the 303 to the bytes leads to the sandbox's object store, with
+        a root-relative Location (for jupyter-server-proxy, as for s3 artifacts), where
+        Taskcluster leads to an absolute S3 URL. The bytes behind both are compared.""",
+    ),
+    *[Accepted(("createArtifact",), path, kind, sandbox=sandbox, rig=rig,
+               reason="""An object artifact created again (same request or not): the
+               sandbox answers 409 RequestConflict, as for any artifact created again
+               differently. Taskcluster's queue asks its object service for a new upload
+               under a new uploadId, which that service refuses with a 409 the queue does
+               not catch: a 500 (its own bug). Nothing is changed on either side.""")
+      for path, kind, sandbox, rig in (
+          ("status", "status", 409, 500),
+          ("code", "code", "RequestConflict", "InternalServerError"),
+          ("body.code", "value", "RequestConflict", "InternalServerError"))],
+    *[Accepted(("object.download",), path, "value",
+               reason="""The Object service's `download` (called as a plain GET, entry
+               `object.download`): the text body of its 303 is each web framework's own
+               (both name the Location, which differs, see above); status, headers and the
+               bytes behind the Location are compared.""")
+      for path in ("body.sha256", "body.length")],
 ]
