@@ -71,14 +71,6 @@ class ArtifactRows:
             ),
         )
 
-    def set_content_length(self, task_id: str, run_id: int, name: str, size: int) -> None:
-        """Record the size of an s3 artifact's stored bytes (nothing else of its row)."""
-        self.db.execute(
-            "UPDATE artifacts SET content_length = ? WHERE task_id = ? AND run_id = ?"
-            " AND name = ? AND storage_type = 's3'",
-            (size, task_id, run_id, name),
-        )
-
     def artifacts(
         self, task_id: str, run_id: int, after: str | None, limit: int
     ) -> list[dict[str, Any]]:

@@ -150,10 +150,9 @@ async def put_blob(request: web.Request) -> web.StreamResponse:
                 out.write(chunk)
         if request.content_length is not None and size != request.content_length:
             raise APIError("MalformedPayload", "Body shorter than Content-Length")
-        # Bytes and their length change together (no await in between), and
-        # only the length: a newer createArtifact of this name keeps its row.
+        # The artifact's contentLength stays what createArtifact declared, if
+        # anything, as in Taskcluster: the queue never measures an upload.
         os.replace(partial, path)
-        blobs.store.set_content_length(*where, size)
     except (BadHttpMessage, ConnectionResetError) as exc:
         raise APIError("MalformedPayload", "The upload was cut short or malformed") from exc
     finally:

@@ -147,6 +147,7 @@ def find_accepted(difference: Difference) -> Accepted | None:
             and fnmatch.fnmatchcase(path, entry.path)
             and _holds(difference.sandbox, entry.sandbox)
             and _holds(difference.rig, entry.rig)
+            and (not entry.steps or difference.label.split(": ", 1)[-1] in entry.steps)
         ):
             return entry
     return None
