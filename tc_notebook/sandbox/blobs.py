@@ -100,13 +100,58 @@ class BlobStore:
         where = parts[0], int(parts[1]), urllib.parse.unquote(parts[2])
         if method == "GET" and is_public(where[2]):
             return where
+        self.check_signed(request, method, *where)
+        return where
+
+    def check_signed(
+        self, request: web.Request, method: str, task_id: str, run_id: int, name: str
+    ) -> None:
+        """403 unless the request's `expires` and `signature` authorize `method`
+        on that blob now."""
         expires, signature = request.query.get("expires", ""), request.query.get("signature", "")
         if not re.fullmatch(r"[0-9]{1,12}", expires) or int(expires) < time.time():
             raise _denied()
-        expected = self.signature(method, *where, int(expires))
+        expected = self.signature(method, task_id, run_id, name, int(expires))
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             raise _denied()
-        return where
+
+
+def partial_path(path: Path) -> Path:
+    """A fresh name beside `path` for bytes still being written (never served)."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}{PARTIAL_SUFFIX}")
+
+
+async def receive(
+    request: web.Request,
+    path: Path,
+    limit: int,
+    too_long: APIError,
+    expected: int | None,
+    incomplete: APIError,
+) -> None:
+    """Write a request's body to `path` through a reserved partial file,
+    renamed into place only once complete: `too_long` past `limit` bytes,
+    `incomplete` when it is not the `expected` length (if known)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = partial_path(path)
+    size = 0
+    try:
+        with open(partial, "wb") as out:
+            preallocate(out, expected)
+            # Each piece as it came off the socket, written at once (no copy
+            # into chunks of a fixed size first).
+            async for chunk in request.content.iter_any():
+                size += len(chunk)
+                if size > limit:
+                    raise too_long
+                out.write(chunk)
+        if expected is not None and size != expected:
+            raise incomplete
+        os.replace(partial, path)
+    except (BadHttpMessage, ConnectionResetError) as exc:
+        raise APIError("MalformedPayload", "The upload was cut short or malformed") from exc
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _not_found() -> APIError:
@@ -134,29 +179,10 @@ async def put_blob(request: web.Request) -> web.StreamResponse:
     too_large = APIError("InputTooLarge", "Blob larger than {{limit}} bytes", limit=limit)
     if request.content_length is not None and request.content_length > limit:
         raise too_large
-    path = blobs.path(*where)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}{PARTIAL_SUFFIX}")
-    size = 0
-    try:
-        with open(partial, "wb") as out:
-            preallocate(out, request.content_length)
-            # Each piece as it came off the socket, written at once (no copy
-            # into chunks of a fixed size first).
-            async for chunk in request.content.iter_any():
-                size += len(chunk)
-                if size > limit:
-                    raise too_large
-                out.write(chunk)
-        if request.content_length is not None and size != request.content_length:
-            raise APIError("MalformedPayload", "Body shorter than Content-Length")
-        # The artifact's contentLength stays what createArtifact declared, if
-        # anything, as in Taskcluster: the queue never measures an upload.
-        os.replace(partial, path)
-    except (BadHttpMessage, ConnectionResetError) as exc:
-        raise APIError("MalformedPayload", "The upload was cut short or malformed") from exc
-    finally:
-        partial.unlink(missing_ok=True)
+    # The artifact's contentLength stays what createArtifact declared, if
+    # anything, as in Taskcluster: the queue never measures an upload.
+    shorter = APIError("MalformedPayload", "Body shorter than Content-Length")
+    await receive(request, blobs.path(*where), limit, too_large, request.content_length, shorter)
     return web.Response(status=200)
 
 

@@ -7,21 +7,16 @@ the `BlobStore`'s layout and signing key, in a corner no task can name.
 
 from __future__ import annotations
 
-import hmac
 import os
-import re
 import time
 import urllib.parse
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from aiohttp.http_exceptions import BadHttpMessage
 
-from ..preallocate import preallocate
-from .blobs import CHUNK, PARTIAL_SUFFIX, BlobStore
+from .blobs import CHUNK, BlobStore, partial_path, receive
 from .errors import APIError
 
 if TYPE_CHECKING:
@@ -56,56 +51,27 @@ class ObjectBlobs:
         is missing, wrong or expired."""
         raw = request.raw_path.split("?", 1)[0][len(OBJECT_PREFIX) :]
         name = urllib.parse.unquote(raw)
-        expires, signature = request.query.get("expires", ""), request.query.get("signature", "")
-        if not re.fullmatch(r"[0-9]{1,12}", expires) or int(expires) < time.time():
-            raise _denied()
-        expected = self.blobs.signature(method, *OBJECTS_DIR, name, int(expires))
-        if not hmac.compare_digest(expected.encode(), signature.encode()):
-            raise _denied()
+        self.blobs.check_signed(request, method, *OBJECTS_DIR, name)
         return name
 
     def write(self, name: str, data: bytes) -> None:
         """Store an object's bytes at once (a `dataInline` upload)."""
         path = self.path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self._partial(path)
+        partial = partial_path(path)
         partial.write_bytes(data)
         os.replace(partial, path)
 
     async def receive(self, request: web.Request, name: str, length: int) -> None:
         """Stream a PUT's body to the object's file; it replaces the file only
         once all `length` bytes (no more) have arrived."""
-        path = self.path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self._partial(path)
-        received = 0
-        try:
-            with open(partial, "wb") as out:
-                preallocate(out, length)
-                async for piece in request.content.iter_any():
-                    received += len(piece)
-                    if received > length:
-                        raise _wrong_length(length)
-                    out.write(piece)
-            if received != length:
-                raise _wrong_length(length)
-            os.replace(partial, path)
-        except (BadHttpMessage, ConnectionResetError) as exc:
-            raise APIError("MalformedPayload", "The upload was cut short or malformed") from exc
-        finally:
-            partial.unlink(missing_ok=True)
+        wrong = _wrong_length(length)
+        await receive(request, self.path(name), length, wrong, length, wrong)
 
     def remove(self, name: str) -> None:
         """Delete an object's bytes, if any."""
         self.path(name).unlink(missing_ok=True)
 
-    @staticmethod
-    def _partial(path: Path) -> Path:
-        return path.with_name(f".{path.name}.{uuid.uuid4().hex}{PARTIAL_SUFFIX}")
-
-
-def _denied() -> APIError:
-    return APIError("AccessDenied", "Signature missing, invalid or expired")
 
 
 def _wrong_length(length: int) -> APIError:

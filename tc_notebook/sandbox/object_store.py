@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS objects (
     content_length INTEGER
 );
 CREATE INDEX IF NOT EXISTS objects_expires ON objects (expires);
+CREATE INDEX IF NOT EXISTS objects_upload_expires ON objects (upload_expires);
 CREATE TABLE IF NOT EXISTS object_hashes (
     name TEXT NOT NULL,
     algorithm TEXT NOT NULL,

@@ -96,7 +96,7 @@ def show(widget: StaticCopy) -> None:
         return
     display_id = f"tc-notebook-{model_id}"
     display(data, raw=True, metadata=metadata, display_id=display_id)
-    _displayed[display_id] = _Displayed(weakref.ref(widget), _current_cell(kernel))
+    _displayed[display_id] = _Displayed(weakref.ref(widget), _request_id(kernel.get_parent()))
     if shell not in _hooked:
         shell.events.register("post_run_cell", refresh)
         _hooked.add(shell)
@@ -109,7 +109,7 @@ def refresh(_result: Any = None) -> None:
     request = get_ipython().kernel.get_parent()
     if request.get("metadata", {}).get("cellId"):  # a person's front end: live views
         return
-    cell = request.get("header", {}).get("msg_id", "")
+    cell = _request_id(request)
     for display_id, entry in list(_displayed.items()):
         widget = entry.widget()
         if widget is None or widget.view_shown or getattr(widget, "comm", True) is None:
@@ -123,5 +123,6 @@ def refresh(_result: Any = None) -> None:
             entry.sent = data["text/html"]
 
 
-def _current_cell(kernel: Any) -> str:
-    return kernel.get_parent().get("header", {}).get("msg_id", "")
+def _request_id(request: dict[str, Any]) -> str:
+    """The msg_id of an execute request (the cell it runs)."""
+    return request.get("header", {}).get("msg_id", "")
