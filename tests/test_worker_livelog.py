@@ -72,7 +72,7 @@ def test_live_log_after_completion(client, anonymous):
                                         "maxRunTime": 30})
     assert status["state"] == "completed"
     assert anonymous.latestArtifactInfo(task_id, LIVE_LOG)["storageType"] == "link"
-    assert anonymous.latestArtifactInfo(task_id, BACKING_LOG)["storageType"] == "s3"
+    assert anonymous.latestArtifactInfo(task_id, BACKING_LOG)["storageType"] == "object"
     reply = get(anonymous.buildUrl("getLatestArtifact", task_id, LIVE_LOG))
     assert reply.status_code == 200
     text = reply.text

@@ -57,11 +57,7 @@ class LocalWorker:
         """The worker's command line."""
         command = [sys.executable, "-m", "tc_notebook", "worker",
                    "--worker-group", WORKER_GROUP, "--worker-id", WORKER_ID,
-                   "--work-dir", str(self.work_dir),
-                   # s3 artifacts, for now, though the sandbox has an object service:
-                   # the widgets show sizes from the contentLength that object
-                   # artifacts do not declare (Taskcluster v106 refuses it there).
-                   "--artifacts", "s3"]
+                   "--work-dir", str(self.work_dir)]
         for task_queue_id in self.task_queues:
             command += ["--task-queue", task_queue_id]
         if self.capacity:

@@ -95,7 +95,7 @@ class ArtifactActions(HasTraits):
         try:
             url = self._fetch_url(name)
             received = await download_to(
-                polling.session(), url, name, target, progress, entry.get("contentLength")
+                polling.session(), url, name, target, progress, entry.get("size")
             )
         except BaseException as failure:
             self.progress.bar_style = "danger"

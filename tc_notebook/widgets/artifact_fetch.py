@@ -1,6 +1,7 @@
 """The kernel's requests for a run's artifacts: listing them (every page,
-with the reasons of error artifacts), streaming one into a file, and reading
-the start of one for a preview. No widgets here: `ArtifactList` calls these."""
+with the reasons of error artifacts and the sizes of object artifacts),
+streaming one into a file, and reading the start of one for a preview. No
+widgets here: `ArtifactList` calls these."""
 
 from __future__ import annotations
 
@@ -17,13 +18,18 @@ import taskcluster.exceptions
 
 from ..failures import NETWORK_ERRORS, first_line
 from ..preallocate import preallocate
-from .artifact_names import basename, sort_key
+from .artifact_names import basename, is_public, sort_key
 
 # The response's buffer: the socket is read on while the file is written.
 READ_BUFFER_BYTES = 4 * 1024 * 1024
 PREVIEW_IDLE_SECONDS = 3.0  # a live log still being written: show what came so far
 DOWNLOAD_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=300)
 PREVIEW_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=30)
+# Object artifacts list no contentLength: a listing asks the storage for the
+# sizes of the first of them in display order, a few requests at a time.
+SIZE_LOOKUPS = 100
+SIZE_LOOKUPS_AT_ONCE = 8
+SIZE_TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=5)
 
 
 class ArtifactError(Exception):
@@ -40,12 +46,18 @@ class Listing:
 
 
 async def list_run(
-    queue: Any, task_id: str, run_id: int | None, page_size: int | None = None
+    queue: Any,
+    task_id: str,
+    run_id: int | None,
+    page_size: int | None = None,
+    session: aiohttp.ClientSession | None = None,
 ) -> Listing:
     """List run `run_id` (None: the latest) of the task with an asyncio Queue
-    client. Each artifact: name, storageType, contentType, contentLength,
-    expires, url (unsigned getArtifact), and for error artifacts reason and
-    message. ArtifactError if the task has no such run."""
+    client. Each artifact: name, storageType, contentType, contentLength (as
+    listed), size (contentLength, or for an object artifact what its storage
+    answers, through `session`; None if unknown), expires, url (unsigned
+    getArtifact), and for error artifacts reason and message. ArtifactError
+    if the task has no such run."""
     status = (await queue.status(task_id))["status"]
     runs = status["runs"]
     if not runs:
@@ -74,13 +86,55 @@ async def list_run(
             "storageType": item["storageType"],
             "contentType": item.get("contentType", ""),
             "contentLength": item.get("contentLength"),
+            "size": item.get("contentLength"),
             "expires": item.get("expires"),
             "url": url_of(item["name"]),
         }
         if item["name"] in reasons:
             entry["reason"], entry["message"] = reasons[item["name"]]
         artifacts.append(entry)
+    if session is not None:
+        await _measure_objects(session, queue, task_id, run_id, artifacts)
     return Listing(status, run_id, artifacts)
+
+
+async def _measure_objects(
+    session: aiohttp.ClientSession,
+    queue: Any,
+    task_id: str,
+    run_id: int,
+    artifacts: list[dict[str, Any]],
+) -> None:
+    """Fill in `size` of the first `SIZE_LOOKUPS` object artifacts that have
+    none, from the storage's answer to a one-byte range request (the body
+    left unread: a download URL may be signed for GET only, so no HEAD)."""
+    unsized = [e for e in artifacts if e["storageType"] == "object" and e["size"] is None]
+    gate = asyncio.Semaphore(SIZE_LOOKUPS_AT_ONCE)
+
+    async def measure(entry: dict[str, Any]) -> None:
+        url = entry["url"]
+        if not is_public(entry["name"]):
+            try:
+                url = queue.buildSignedUrl("getArtifact", task_id, run_id, entry["name"])
+            except taskcluster.exceptions.TaskclusterFailure:
+                return  # no credentials to sign with: size unknown
+        async with gate:
+            entry["size"] = await _total_size(session, url)
+
+    await asyncio.gather(*(measure(entry) for entry in unsized[:SIZE_LOOKUPS]))
+
+
+async def _total_size(session: aiohttp.ClientSession, url: str) -> int | None:
+    """The size of what `url` leads to, from its headers, or None."""
+    try:
+        async with session.get(url, headers={"Range": "bytes=0-0"}, timeout=SIZE_TIMEOUT) as got:
+            if got.status == 206:
+                _, _, total = got.headers.get("Content-Range", "").rpartition("/")
+                return int(total) if total.isdigit() else None
+            encoded = got.headers.get("Content-Encoding", "identity") != "identity"
+            return got.content_length if got.status == 200 and not encoded else None
+    except NETWORK_ERRORS:
+        return None
 
 
 def artifact_urls(queue: Any, task_id: str, run_id: int) -> Callable[[str], str]:

@@ -38,7 +38,7 @@ async def make_preview(
     fmt = image_format(content_type)
     title = f"<b>{html.escape(name)}</b>"
     if kind == "image" and fmt:
-        length = entry.get("contentLength")
+        length = entry.get("size")
         if length is not None and length > IMAGE_PREVIEW_BYTES:
             return Preview(f"{title}: {human_size(length)} is too large to preview")
         head = await read_head(IMAGE_PREVIEW_BYTES)

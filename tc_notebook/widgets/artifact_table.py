@@ -67,7 +67,7 @@ def table_row(
         "runId": run_id,
         "kind": kind,
         "icon": ICONS[kind],
-        "size": human_size(entry["contentLength"]),
+        "size": human_size(entry["size"]),
         "contentType": entry["contentType"] if kind != "error" else "",
         "href": "",
         "private": not is_public(name),

@@ -178,7 +178,9 @@ class ArtifactList(StaticCopy, ArtifactActions, widgets.VBox):
         try:
             try:
                 queue = self.conn.aio_queue(polling.session(), maxRetries=2)
-                found = await list_run(queue, self.task_id, wanted, self.page_size)
+                found = await list_run(
+                    queue, self.task_id, wanted, self.page_size, polling.session()
+                )
             except ArtifactError as failure:
                 found = str(failure)
             except taskcluster.exceptions.TaskclusterRestFailure as failure:

@@ -21,7 +21,7 @@ from playwright.sync_api import Locator, Page, Request, expect
 
 NOTEBOOK = "04-download-task-artifacts.ipynb"
 RUN_SECONDS = 120  # the whole of notebook 04, tasks included
-SIGNED = "private/hostname.txt, signed"  # cell 19's conn.link
+SIGNED = "private/hostname.txt, signed"  # cell 24's conn.link
 PROBE_MS = 15_000  # for a view to ask the Jupyter server whether it relays the sandbox
 
 
@@ -104,7 +104,7 @@ def shown_link(page: Page, name: str) -> Locator:
 
 
 def listed_link(page: Page, name: str) -> Locator:
-    """The ArtifactList's (cell 25) link named `name`."""
+    """The ArtifactList's (cell 30) link named `name`."""
     return page.locator(".tc-artifacts").get_by_role("link", name=name, exact=True)
 
 
@@ -119,7 +119,7 @@ def _assert_route(got: Fetched, route: Route) -> None:
 
 def check_badge(page: Page, shot: str) -> Locator:
     """Cell 2's StatusBadge, a live widget view (not its static HTML), reads
-    COMPLETED in green and follows the rerun of cell 23 (run 1)."""
+    COMPLETED in green and follows the rerun of cell 28 (run 1)."""
     chip = page.locator(".tc-badge")
     expect(chip).to_have_count(1, timeout=RUN_SECONDS * 1000)
     # A view of the widget is inside the element its JavaScript renders into;
@@ -144,7 +144,7 @@ def check_public_link(page: Page, route: Route) -> None:
 
 
 def check_signed_link(page: Page, route: Route, shot: str) -> None:
-    """Cell 19's signed link (bewit) leads by `route` to /etc/hostname's
+    """Cell 24's signed link (bewit) leads by `route` to /etc/hostname's
     bytes, and the URL shown under it is the one it opens."""
     link = shown_link(page, SIGNED)
     expect(link).to_be_visible(timeout=RUN_SECONDS * 1000)

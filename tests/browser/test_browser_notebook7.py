@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 
 @dataclass
 class Run:
-    """Notebook 04's page in Notebook 7, once Run All Cells has reached cell 25."""
+    """Notebook 04's page in Notebook 7, once Run All Cells has reached cell 30."""
 
     page: Page
     route: Route
@@ -31,7 +31,7 @@ class Run:
 @pytest.fixture(scope="module")
 def run_04(module_context, notebook7, sandbox_process) -> Run:
     """Notebook 04 open in Notebook 7, the sandbox's port blocked, Run All Cells
-    done as far as the ArtifactList (cell 25): the rerun of cell 23 has
+    done as far as the ArtifactList (cell 30): the rerun of cell 28 has
     completed, so "latest" is run 1 and has its artifacts."""
     page = module_context.new_page()
     blocked = block_port(page, sandbox_process.port)

@@ -9,7 +9,7 @@ is opened, two ways:
   Binder): the links must go through the server's proxy.
 
 Each way: the badge is a live widget view and completes, cell 6's public
-link yields /etc/passwd, cell 19's signed link and the ArtifactList's
+link yields /etc/passwd, cell 24's signed link and the ArtifactList's
 private row (signed by the kernel at the click) yield /etc/hostname."""
 
 from __future__ import annotations
