@@ -77,6 +77,8 @@ def inline_refs(schemas: dict[str, dict], schema_id: str) -> dict:
         """The node a $ref points to, and the $id it is resolved against."""
         address, _, pointer = ref.partition("#")
         doc_id = base.rsplit("/", 1)[0] + "/" + address + "#" if address else base
+        if address.startswith("/"):  # another service's schema, by its absolute $id
+            doc_id = address + "#"
         node: Any = schemas[doc_id]
         for part in filter(None, pointer.split("/")):
             node = node[part]

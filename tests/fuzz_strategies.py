@@ -32,7 +32,7 @@ FUZZ = settings(
         HealthCheck.large_base_example,
     ],
 )
-SCHEMA = "/schemas/queue/v1/{}.json#"
+SCHEMA = "/schemas/{service}/v1/{name}.json#"
 
 
 # -- malformed values ------------------------------------------------------------
@@ -152,9 +152,9 @@ def on_the_wire(draw: Callable, tree: Any) -> tuple[bytes, str | None]:
     return spoilt.get(spoil, text), draw(st.sampled_from(CONTENT_TYPES))
 
 
-def _schema(name: str) -> dict:
-    """One of the sandbox's own schemas, with its $refs inlined."""
-    return inline_refs(own_schemas().by_id, SCHEMA.format(name))
+def _schema(name: str, service: str = "queue") -> dict:
+    """One of the sandbox's own schemas (the queue's, unless told), with its $refs inlined."""
+    return inline_refs(own_schemas().by_id, SCHEMA.format(service=service, name=name))
 
 
 @st.composite

@@ -6,12 +6,14 @@ conftest.py.
 
 The suite fuzzes a live sandbox over loopback HTTP: generated and mutated task
 and artifact bodies, malformed URL parameters and queries on every entry of
-`api.ENTRIES` and on the sandbox's own routes, malformed Hawk credentials and
-bewits, and malformed HTTP on a raw socket.
+`api.ENTRIES` (and of the Index and Object services: test_fuzz_index.py,
+test_fuzz_object*.py) and on the sandbox's own routes, malformed Hawk
+credentials and bewits, and malformed HTTP on a raw socket.
 
 Every answer is checked: no 5xx; an answer at all, unless HTTP itself was
-malformed; Taskcluster's `{code, message}` JSON for every 4xx under
-/api/queue/v1/; and neither the root accessToken nor the MAC the server
+malformed; Taskcluster's `{code, message}` JSON for every 4xx under a service's
+prefix (/api/queue/v1/, /api/index/v1/, /api/object/v1/) and on the object bytes'
+routes (/sandbox/objects/); and neither the root accessToken nor the MAC the server
 expected (computed here with mohawk) in any body or header. Failures are
 collected rather than raised, so that every case runs (shrinking would only
 resend) and each test reports each distinct failure once, with its first
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,7 +49,8 @@ from fuzz_checks import Incidents, Ledger, error_format_problem, leaks
 from fuzz_requests import API, Answer, b64_json, exchange, send
 from helpers import claim_one, make_queue, make_task, new_task_id, s3_artifact
 
-from tc_notebook.sandbox import api
+from tc_notebook.sandbox import api, index_api, object_api
+from tc_notebook.sandbox.object_blobs import OBJECT_PREFIX
 
 RUN_QUEUE = "fuzz-prov/running"  # the claimed task whose artifacts are read
 SCRATCH_QUEUE = "fuzz-prov/scratch"  # the claimed task fuzzed createArtifact calls write to
@@ -55,6 +59,10 @@ PENDING_QUEUE = "fuzz-prov/pending"  # a task left pending: the long poll answer
 EMPTY_QUEUE = "fuzz-prov/empty"  # never holds a task: claimWork answers at once
 GEN_QUEUE = "fuzz-prov/generated"  # generated tasks that happen to be valid
 URL_LIMIT = 8000  # aiohttp refuses longer request targets and headers itself (8190)
+TABLES = (api.TABLE, index_api.TABLE, object_api.TABLE)  # the services a case may be for
+# Where a 4xx must be Taskcluster's `{code, message}` JSON: the services, and the
+# object bytes' routes (which answer as the API does).
+JSON_ERRORS = (*(table.prefix for table in TABLES), OBJECT_PREFIX)
 
 
 # -- the sandbox and the recorder -----------------------------------------------
@@ -71,24 +79,29 @@ class World:
 
 
 def _match(method: str, target: str) -> tuple[api.Entry, dict[str, str]] | None:
-    """The entry a request is for and its (unquoted) URL parameters, as the table says."""
+    """The entry a request is for (in any service's table) and its (unquoted) URL
+    parameters, as the table says."""
     path = target.split("?", 1)[0]
-    if not path.startswith(API):
-        return None
-    for entry in api.ENTRIES:
-        found = entry.pattern.match(path[len(API) :])
-        if entry.method == method and found:
-            values = [urllib.parse.unquote(v) for v in found.groups()]
-            return entry, dict(zip(entry.route_params, values, strict=True))
+    for table in TABLES:
+        if not path.startswith(table.prefix):
+            continue
+        for entry in table.entries:
+            found = entry.pattern.match(path[len(table.prefix) :])
+            if entry.method == method and found:
+                pairs = zip(entry.route_params, found.groups(), strict=True)
+                return entry, {k: urllib.parse.unquote(v) for k, v in pairs if v is not None}
     return None
 
 
 def _target(entry: api.Entry, params: dict[str, str], query: str = "") -> str:
-    """The entry's URL (below the root URL) with these parameters and query."""
-    path = entry.route
+    """The entry's URL (below the root URL, under its service's prefix) with these
+    parameters and query (an optional parameter left out when not given)."""
+    path = re.sub(r"\{(/<(\w+)>)\}", lambda m: m[1] if m[2] in params else "", entry.route)
     for name in entry.route_params:
-        path = path.replace(f"<{name}>", params[name])
-    return API + path + (f"?{query}" if query else "")
+        if name in params:
+            path = path.replace(f"<{name}>", params[name])
+    prefix = next(t.prefix for t in TABLES if any(e is entry for e in t.entries))
+    return prefix + path + (f"?{query}" if query else "")
 
 
 def _where(method: str, target: str) -> str:
@@ -96,8 +109,9 @@ def _where(method: str, target: str) -> str:
     matched = _match(method, target)
     if matched:
         return matched[0].name
-    if target.startswith(API):
-        return f"{method} {API}/… (no entry)"
+    prefix = next((t.prefix for t in TABLES if target.startswith(t.prefix)), None)
+    if prefix:
+        return f"{method} {prefix}/… (no entry)"
     return f"{method} /" + "/".join(target.split("?", 1)[0].split("/")[1:3])
 
 
@@ -221,7 +235,7 @@ class Fuzz:
             problems.append(f"no answer ({answer.error.split(':')[0]})")
         elif answer.status is not None and answer.status >= 500:
             problems.append(f"{answer.status} from {logged[0][0]}" if logged else "5xx")
-        elif not http_level and target.startswith(API) and 400 <= (answer.status or 0) < 500:
+        elif not http_level and target.startswith(JSON_ERRORS) and 400 <= (answer.status or 0):
             problems.append(error_format_problem(answer))
         everything = {"root accessToken": self.token, **(secrets or {})}
         problems += [f"leaks the {name}" for name in leaks(answer, everything)]

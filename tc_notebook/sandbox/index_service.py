@@ -28,6 +28,8 @@ from .paging import offset_page
 from .queue import QueueService
 from .scopes import satisfies
 
+LONGEST_PATH = 255  # the longest namespace an answer may name (its output schemas)
+
 NAMESPACE = re.compile(r"^([a-zA-Z0-9_!~*'()%-]+\.)*[a-zA-Z0-9_!~*'()%-]+$")
 ROUTE_PREFIX = "index."
 # The index's own client (clientId, scopes), which signs its redirects to private artifacts.
@@ -92,7 +94,16 @@ class IndexService:
 
     def insert_task(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """insertTask: index a task at `path` unless a higher rank is there;
-        answers with what the path then holds."""
+        answers with what the path then holds. A path longer than an answer
+        may name is refused before anything is filed (Taskcluster files it,
+        then fails its own answer with a 500)."""
+        if len(path) > LONGEST_PATH:
+            raise APIError(
+                "InputError",
+                "An index path is at most {{longest}} characters long; this one has {{length}}",
+                longest=LONGEST_PATH,
+                length=len(path),
+            )
         expires = parse_time(payload["expires"])
         namespace, name = split_path(path)
         self.store.expire()

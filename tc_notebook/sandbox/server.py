@@ -132,7 +132,7 @@ class SandboxServer:
         dispatch.mount(app, index_api.TABLE, index)
         dispatch.mount(app, object_api.TABLE, self.service.objects)
         object_blobs.add_routes(app, self.service.objects)
-        app.router.add_get(reference.REFERENCE_PATH, reference.serve_reference)
+        reference.add_routes(app.router)  # /references/<service>/v1/api.json
         app.router.add_put(blobs.BLOB_PREFIX + r"{tail:[\s\S]*}", blobs.put_blob)
         app.router.add_get(blobs.BLOB_PREFIX + r"{tail:[\s\S]*}", blobs.get_blob)
         task_pages.add_routes(app.router)  # the web UI's task pages
@@ -299,6 +299,9 @@ class Sandbox:
                 self._loop.run_until_complete(self.server.start())
             except BaseException as exc:  # reported to the starting thread
                 failure.append(exc)
+                # closed here: left to the garbage collector at exit, it fails
+                # on a descriptor already closed and prints a traceback
+                self._loop.close()
                 started.set()
                 return
             started.set()
