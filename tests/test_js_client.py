@@ -45,3 +45,22 @@ def test_js_client_flow(node_client, sandbox):
         "signed": "hello js",
         "badCode": "InputValidationError",
     }
+
+
+def test_js_client_object_artifacts(node_client, sandbox):
+    """The JS client's `upload` (inline for a small file, by PUT for a larger one)
+    and `downloadArtifact` round-trip object artifacts, public and private."""
+    env = dict(os.environ, TASKCLUSTER_ROOT_URL=sandbox.root_url,
+               TASKCLUSTER_CLIENT_ID=sandbox.credentials["clientId"],
+               TASKCLUSTER_ACCESS_TOKEN=sandbox.credentials["accessToken"])
+    run = subprocess.run(["node", "objects.mjs"], cwd=node_client, env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    answer_keys = ["credentials", "expires", "name", "projectId", "storageType", "uploadId"]
+    assert result["created"] == {"public/small.txt": answer_keys, "private/large.bin": answer_keys}
+    octets = "application/octet-stream"
+    assert result["downloaded"] == {"public/small.txt": {"same": True, "contentType": octets},
+                                    "private/large.bin": {"same": True, "contentType": octets}}
+    assert result["storage"] == [["private/large.bin", "object", False],
+                                 ["public/small.txt", "object", False]]
