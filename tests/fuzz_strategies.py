@@ -110,7 +110,9 @@ def mutated(draw: Callable, tree: Any, most: int = 3) -> Any:
     tree = copy.deepcopy(tree)
     for _ in range(draw(st.integers(0, most))):
         path = draw(st.sampled_from(list(_paths(tree))))
-        value = draw(NASTY_VALUES)
+        # a copy: a later round may change what is inside it, and NASTY's
+        # values are shared by every test
+        value = copy.deepcopy(draw(NASTY_VALUES))
         if not path:
             tree = value
             continue
