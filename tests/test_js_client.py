@@ -22,16 +22,21 @@ def node_client():
     return JS_DIR
 
 
-def test_js_client_flow(node_client, sandbox):
-    """createTask, status, claimWork, artifact upload, reports, anonymous 403,
-    signed URL and a schema error, all through the JS client."""
+def run_script(folder: Path, sandbox, script: str) -> dict:
+    """What `node script` printed (JSON), run with the sandbox's root credentials."""
     env = dict(os.environ, TASKCLUSTER_ROOT_URL=sandbox.root_url,
                TASKCLUSTER_CLIENT_ID=sandbox.credentials["clientId"],
                TASKCLUSTER_ACCESS_TOKEN=sandbox.credentials["accessToken"])
-    run = subprocess.run(["node", "flow.mjs"], cwd=node_client, env=env, capture_output=True,
+    run = subprocess.run(["node", script], cwd=folder, env=env, capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    result = json.loads(run.stdout)
+    return json.loads(run.stdout)
+
+
+def test_js_client_flow(node_client, sandbox):
+    """createTask, status, claimWork, artifact upload, reports, anonymous 403,
+    signed URL and a schema error, all through the JS client."""
+    result = run_script(node_client, sandbox, "flow.mjs")
     assert result == {
         "ping": {"alive": True, "uptime": result["ping"]["uptime"]},
         "createdState": "pending",
@@ -50,13 +55,7 @@ def test_js_client_flow(node_client, sandbox):
 def test_js_client_object_artifacts(node_client, sandbox):
     """The JS client's `upload` (inline for a small file, by PUT for a larger one)
     and `downloadArtifact` round-trip object artifacts, public and private."""
-    env = dict(os.environ, TASKCLUSTER_ROOT_URL=sandbox.root_url,
-               TASKCLUSTER_CLIENT_ID=sandbox.credentials["clientId"],
-               TASKCLUSTER_ACCESS_TOKEN=sandbox.credentials["accessToken"])
-    run = subprocess.run(["node", "objects.mjs"], cwd=node_client, env=env, capture_output=True,
-                         text=True, timeout=120)
-    assert run.returncode == 0, run.stderr
-    result = json.loads(run.stdout)
+    result = run_script(node_client, sandbox, "objects.mjs")
     answer_keys = ["credentials", "expires", "name", "projectId", "storageType", "uploadId"]
     assert result["created"] == {"public/small.txt": answer_keys, "private/large.bin": answer_keys}
     octets = "application/octet-stream"
