@@ -89,7 +89,8 @@ INDEX = Service(
 The sandbox's Index: it files taskIds under dotted namespaces, so that a task
 can be found by a name chosen in advance rather than by its taskId, and its
 artifacts fetched through that name. It follows Taskcluster's Index v1, with
-its data in the sandbox's SQLite database; tasks are filed by insertTask.""",
+its data in the sandbox's SQLite database. Tasks are filed by insertTask, and
+under each route `index.<path>` of a task that completes.""",
     index_api.TABLE,
     "Index Service",
     described={
