@@ -159,12 +159,8 @@ class ArtifactService:
             return  # again: nothing more to do
         if upload_id != artifact["details"].get("uploadId"):
             raise APIError("InputError", "This is not the uploadId createArtifact gave")
-        try:
-            self.objects.metadata(object_name(task_id, run_id, name))
-        except APIError as failure:
-            if failure.code != "ResourceNotFound":
-                raise
-            raise APIError("InputError", "The artifact's object has not been uploaded") from None
+        if not self.objects.is_finished(object_name(task_id, run_id, name)):
+            raise APIError("InputError", "The artifact's object has not been uploaded")
         self.store.put_artifact({**artifact, "present": True, "details": {}})
 
     def _latest_run_id(self, task_id: str) -> int:

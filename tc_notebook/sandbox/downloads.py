@@ -12,6 +12,21 @@ from .dispatch import Call
 STORAGE_TYPE_HEADER = "x-taskcluster-artifact-storage-type"
 
 
+def redirect_location(root_url: str, url: str) -> str:
+    """A redirect's Location for `url`: root-relative when it is on the sandbox
+    itself, so that a proxy in front of the sandbox (jupyter-server-proxy on
+    Binder) can rewrite it."""
+    return url[len(root_url) :] if url.startswith(root_url + "/") else url
+
+
+def see_other(root_url: str, url: str) -> web.Response:
+    """A plain-text 303 to `url` (findArtifactFromTask, the Object service's download)."""
+    location = redirect_location(root_url, url)
+    return web.Response(
+        status=303, text=f"See Other. Redirecting to {location}", headers={"Location": location}
+    )
+
+
 def redirect_to_artifact(call: Call, run_id: int | None) -> web.StreamResponse:
     """The 303 (or 424 for error artifacts) of getArtifact / getLatestArtifact."""
     artifact = call.service.artifacts.resolve_artifact(
@@ -22,11 +37,7 @@ def redirect_to_artifact(call: Call, run_id: int | None) -> web.StreamResponse:
         body = {"reason": artifact["details"]["reason"], "message": artifact["details"]["message"]}
         return web.json_response(body, status=424, headers=headers)
     url = call.service.artifacts.download_url(artifact)
-    root = call.service.root_url
-    # A Location on the sandbox itself is sent root-relative, so that a proxy
-    # in front of the sandbox (jupyter-server-proxy on Binder) can rewrite it.
-    location = url[len(root) :] if url.startswith(root + "/") else url
-    headers["Location"] = location
+    headers["Location"] = redirect_location(call.service.root_url, url)
     reply = web.json_response(
         {"storageType": artifact["storageType"], "url": url}, status=303, headers=headers
     )

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import time
 
-from aiohttp import web
-
 from . import keys
 from .dispatch import ApiTable, Call, Entry, Reply, declarer
+from .downloads import see_other
 from .index_service import NAMESPACE
 
 ENTRIES: list[Entry] = []
@@ -104,10 +103,4 @@ async def delete_task(call: Call) -> Reply:
 )
 async def find_artifact_from_task(call: Call) -> Reply:
     url = call.service.artifact_url(call.params["indexPath"], call.params["name"])
-    root = call.service.root_url
-    # As the queue's redirects: root-relative on the sandbox itself, so that a
-    # proxy in front of it (jupyter-server-proxy on Binder) can rewrite it.
-    location = url[len(root) :] if url.startswith(root + "/") else url
-    return web.Response(
-        status=303, text=f"See Other. Redirecting to {location}", headers={"Location": location}
-    )
+    return see_other(call.service.root_url, url)

@@ -4,10 +4,9 @@ with their handlers; the handlers call the `ObjectService`. Served under
 
 from __future__ import annotations
 
-from aiohttp import web
-
 from . import index_api
 from .dispatch import ApiTable, Call, Entry, Reply, declarer
+from .downloads import see_other
 
 ENTRIES: list[Entry] = []
 """The table, in declaration order (which is also the order routes are matched in)."""
@@ -86,10 +85,4 @@ async def metadata(call: Call) -> Reply:
 @declare("download", "GET", "/download/<name>", DOWNLOAD_SCOPES)
 async def download(call: Call) -> Reply:
     """303 to the object's bytes (the `simple` method's URL)."""
-    url = call.service.download_url(call.params["name"])
-    root = call.service.root_url
-    # Root-relative, as the queue's and index's redirects, for a proxy in front.
-    location = url[len(root) :] if url.startswith(root + "/") else url
-    return web.Response(
-        status=303, text=f"See Other. Redirecting to {location}", headers={"Location": location}
-    )
+    return see_other(call.service.root_url, call.service.download_url(call.params["name"]))

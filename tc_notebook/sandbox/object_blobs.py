@@ -73,7 +73,6 @@ class ObjectBlobs:
         self.path(name).unlink(missing_ok=True)
 
 
-
 def _wrong_length(length: int) -> APIError:
     return APIError(
         "InputError", "The body must be {{length}} bytes, as given to createUpload", length=length

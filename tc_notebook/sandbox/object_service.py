@@ -174,6 +174,11 @@ class ObjectService:
             raise _not_found(name)
         return found
 
+    def is_finished(self, name: str) -> bool:
+        """Whether `name` is a finished, unexpired object."""
+        found = self._unexpired(name)
+        return found is not None and found["uploadId"] is None
+
     def downloadable(self, name: str) -> str:
         """The content type of a finished object; 404 when there is none."""
         return self._finished(name)["contentType"] or "application/octet-stream"
