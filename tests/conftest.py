@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from helpers import create_and_claim, make_queue, make_task, new_task_id
+from static_exports import Export, export_all
 
 from tc_notebook.worker.taskuser import TASK_USER_VARIABLE
 
@@ -163,3 +164,10 @@ def conn(tmp_path_factory):
 
     with Sandbox(tmp_path_factory.mktemp("widgets"), capacity=4) as sandbox:
         yield Connection(sandbox.root_url, sandbox.credentials, sandbox)
+
+
+@pytest.fixture(scope="session")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Export]:
+    """Every notebook exported once a session (test_static_export.py and the
+    browser test of notebook 04's export share it)."""
+    return export_all(tmp_path_factory.getbasetemp() / "static-exports")

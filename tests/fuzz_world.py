@@ -134,6 +134,7 @@ class Fuzz:
         self.port = sandbox.server.port
         self.root = sandbox.root_url
         self.token = sandbox.credentials["accessToken"]
+        self.options = sandbox.client_options()  # an official client's, as root
         self.service = sandbox.server.service
         self.call = sandbox.call
         self.world = world

@@ -280,18 +280,23 @@ class Export:
         return f"nbconvert of {self.name} {ended} after {self.seconds:.0f} s:\n{self.log[-4000:]}"
 
 
-def export_environment(home: Path) -> dict[str, str]:
-    """The environment of one export: the venv first on PATH, no Taskcluster or
-    Jupyter variables, and private temporary, runtime and config folders (the
-    embedded sandbox keeps its data in a `tc-sandbox-*` folder of TMPDIR)."""
+def jupyter_environment(home: Path) -> dict[str, str]:
+    """The environment of one export, or of a Jupyter server the browser tests
+    start: the venv first on PATH, no Taskcluster or Jupyter variables, and
+    private folders under `home`: tmpdir (an embedded sandbox keeps its data
+    in a `tc-sandbox-*` folder of it), runtime (where a server says its port),
+    config and ipython.
+    The venv's share/jupyter and etc/jupyter stay visible."""
     env = {
         key: value
         for key, value in os.environ.items()
         if key in KEPT or not key.startswith(CLEARED)
     }
     folders = {
-        name: home / name.lower()
-        for name in ("TMPDIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR", "IPYTHONDIR")
+        "TMPDIR": home / "tmpdir",
+        "JUPYTER_RUNTIME_DIR": home / "runtime",
+        "JUPYTER_CONFIG_DIR": home / "config",
+        "IPYTHONDIR": home / "ipython",
     }
     for folder in folders.values():
         folder.mkdir(parents=True, exist_ok=True)
@@ -303,7 +308,7 @@ def export_environment(home: Path) -> dict[str, str]:
 
 def export(notebook: Path, home: Path) -> Export:
     """`jupyter nbconvert --to html --execute` of `notebook` (a copy, in its
-    folder), with `export_environment(home)`. At the timeout nbconvert, its
+    folder), with `jupyter_environment(home)`. At the timeout nbconvert, its
     kernel and the kernel's tasks are killed."""
     command = [
         *(str(Path(sys.executable).parent / "jupyter"), "nbconvert", "--to", "html"),
@@ -313,7 +318,7 @@ def export(notebook: Path, home: Path) -> Export:
     process = subprocess.Popen(
         command,
         cwd=notebook.parent,
-        env=export_environment(home),
+        env=jupyter_environment(home),
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 
-import pytest
 import requests
 import taskcluster
 import taskcluster.download
@@ -22,11 +21,15 @@ def object_artifact(worker, task_id: str, name: str) -> dict:
         "storageType": "object", "contentType": "text/plain", "expires": _expires()})
 
 
+def object_client(root_url: str, credentials: dict) -> taskcluster.Object:
+    """An Object client with `credentials`, that does not retry."""
+    return taskcluster.Object({"rootUrl": root_url, "credentials": credentials, "maxRetries": 0})
+
+
 def upload(root_url: str, reply: dict, data: bytes) -> None:
     """What a worker does with createArtifact's answer: the official helper,
     with the credentials that came with it."""
-    service = taskcluster.Object({"rootUrl": root_url, "credentials": reply["credentials"],
-                                  "maxRetries": 0})
+    service = object_client(root_url, reply["credentials"])
     taskcluster.upload.uploadFromBuf(
         projectId=reply["projectId"], name=reply["name"], contentType="text/plain",
         contentLength=len(data), expires=reply["expires"], uploadId=reply["uploadId"],
@@ -68,8 +71,7 @@ def test_artifact_answers_download_credentials_for_that_object_only(running, roo
 
     content = anon.artifact(task_id, 0, "public/obj.txt")
     assert content["storageType"] == "object" and content["name"] == reply["name"]
-    service = taskcluster.Object({"rootUrl": root_url, "credentials": content["credentials"],
-                                  "maxRetries": 0})
+    service = object_client(root_url, content["credentials"])
     metadata = service.object(reply["name"])
     assert metadata["hashes"]["sha256"] == hashlib.sha256(DATA).hexdigest()
     # Download only: no upload with these, not even of the same name.
@@ -83,9 +85,7 @@ def test_upload_credentials_cover_that_object_only(running, root_url):
     task_id, _, worker = running
     reply = object_artifact(worker, task_id, "public/obj.txt")
     other = dict(reply, name=f"t/{task_id}/0/public/other.txt")
-    with pytest.raises(taskcluster.exceptions.TaskclusterRestFailure) as refused:
-        upload(root_url, other, DATA)
-    assert refused.value.status_code == 403
+    expect_error(upload, root_url, other, DATA, status=403)
 
 
 def test_finish_artifact_rules(running, root_url):
@@ -106,21 +106,16 @@ def test_finish_artifact_rules(running, root_url):
 def test_an_object_artifact_is_not_created_twice(running):
     task_id, _, worker = running
     object_artifact(worker, task_id, "public/obj.txt")
-    body = expect_error(worker.createArtifact, task_id, 0, "public/obj.txt", {
-        "storageType": "object", "contentType": "text/plain", "expires": _expires()},
-        status=409)
+    body = expect_error(object_artifact, worker, task_id, "public/obj.txt", status=409)
     assert body["code"] == "RequestConflict"
     s3_artifact(worker, task_id, 0, "public/s3.txt", b"s3")
-    expect_error(worker.createArtifact, task_id, 0, "public/s3.txt", {
-        "storageType": "object", "contentType": "text/plain", "expires": _expires()},
-        status=409)
+    expect_error(object_artifact, worker, task_id, "public/s3.txt", status=409)
 
 
 def test_task_page_shows_a_log_stored_as_an_object(running, root_url):
     task_id, _, worker = running
     name = "public/logs/live_backing.log"
-    reply = worker.createArtifact(task_id, 0, name, {
-        "storageType": "object", "contentType": "text/plain", "expires": _expires()})
+    reply = object_artifact(worker, task_id, name)
     upload(root_url, reply, b"first line\nthe marker line\n")
     worker.finishArtifact(task_id, 0, name, {"uploadId": reply["uploadId"]})
     page = requests.get(f"{root_url}/tasks/{task_id}", timeout=10).text

@@ -16,6 +16,7 @@ import taskcluster
 from fuzz_requests import jsonschema_objects
 from fuzz_strategies import FUZZ, _iso, _schema, mutated, on_the_wire
 from fuzz_world import Fuzz, _target
+from helpers import expect_error
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
@@ -37,8 +38,7 @@ def _insert_body(fuzz: Fuzz) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def indexed(fuzz_sandbox: Fuzz) -> str:
     """The suite's running task, indexed at `fuzz.indexed` by root."""
-    credentials = {"clientId": "root", "accessToken": fuzz_sandbox.token}
-    index = taskcluster.Index({"rootUrl": fuzz_sandbox.root, "credentials": credentials})
+    index = taskcluster.Index(fuzz_sandbox.options)
     index.insertTask("fuzz.indexed", _insert_body(fuzz_sandbox))
     return "fuzz.indexed"
 
@@ -97,17 +97,12 @@ def test_insert_task_long_path(fuzz_sandbox: Fuzz):
     """insertTask at a path longer than an answer may name is a 400 saying so,
     and nothing is filed (Taskcluster files it, then answers 500); the longest
     allowed path is filed and found."""
-    credentials = {"clientId": "root", "accessToken": fuzz_sandbox.token}
-    options = {"rootUrl": fuzz_sandbox.root, "credentials": credentials, "maxRetries": 0}
-    index = taskcluster.Index(options)
+    index = taskcluster.Index({**fuzz_sandbox.options, "maxRetries": 0})
     too_long = "fuzz-long." + "a" * (LONGEST_PATH - len("fuzz-long.") + 1)
-    with pytest.raises(taskcluster.TaskclusterRestFailure) as failure:
-        index.insertTask(too_long, _insert_body(fuzz_sandbox))
-    assert failure.value.status_code == 400 and failure.value.body["code"] == "InputError"
-    assert f"at most {LONGEST_PATH} characters" in failure.value.body["message"]
-    with pytest.raises(taskcluster.TaskclusterRestFailure) as missing:
-        index.findTask(too_long)
-    assert missing.value.status_code == 404
+    body = expect_error(index.insertTask, too_long, _insert_body(fuzz_sandbox),
+                        status=400, code="InputError")
+    assert f"at most {LONGEST_PATH} characters" in body["message"]
+    expect_error(index.findTask, too_long, status=404)
     longest = too_long[:-1]
     index.insertTask(longest, _insert_body(fuzz_sandbox))
     assert index.findTask(longest)["namespace"] == longest

@@ -9,14 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 from jupyter_client.manager import start_new_kernel
+from static_exports import CLEARED, WIDGET_VIEW
 
 SHOW = "from tc_notebook.widgets.shown import ShownHTML\nw = ShownHTML('<b>one</b>')\nw"
-VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 @pytest.fixture
 def kernel() -> Iterator:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKCLUSTER_", "JPY_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(CLEARED)}
     manager, client = start_new_kernel(kernel_name="python3", env=env)
     try:
         yield client
@@ -53,12 +53,12 @@ def run(client, code: str, cell_id: str | None = None) -> list[dict]:
 
 def test_a_program_run_gets_the_static_copy_from_the_next_cell(kernel):
     [shown] = run(kernel, SHOW)
-    assert shown["type"] == "display_data" and shown["id"] and VIEW in shown
+    assert shown["type"] == "display_data" and shown["id"] and WIDGET_VIEW in shown
     assert shown["text/html"] == "<b>one</b>"
     [update] = run(kernel, "w.value = '<b>two</b>'")
     assert update["type"] == "update_display_data" and update["id"] == shown["id"]
     assert update["text/html"] == "<b>two</b>"
-    assert VIEW not in update  # nbconvert then shows the HTML, with no widget manager
+    assert WIDGET_VIEW not in update  # nbconvert then shows the HTML, with no widget manager
     assert run(kernel, "x = 1") == []  # unchanged since: nothing sent
 
 
@@ -67,7 +67,7 @@ def test_never_from_the_cell_that_displayed_it(kernel):
     same_cell = SHOW.removesuffix("\nw") + "\ndisplay(w)\nw.value = '<b>two</b>'"
     assert [u["type"] for u in run(kernel, same_cell)] == ["display_data"]
     [update] = run(kernel, "x = 1")
-    assert update["text/html"] == "<b>two</b>" and VIEW not in update
+    assert update["text/html"] == "<b>two</b>" and WIDGET_VIEW not in update
 
 
 def test_a_person_s_front_end_is_never_sent_a_copy(kernel):
@@ -82,7 +82,7 @@ def test_a_view_on_a_page_is_never_replaced(kernel):
     # What the view's JavaScript sends once on a page: an anywidget custom message.
     message = kernel.session.msg(
         "comm_msg",
-        {"comm_id": shown[VIEW]["model_id"],
+        {"comm_id": shown[WIDGET_VIEW]["model_id"],
          "data": {"method": "custom", "content": {"type": "shown"}}},
     )
     kernel.shell_channel.send(message)
@@ -100,7 +100,7 @@ def test_row_shows_its_children_side_by_side_without_a_kernel():
     html = row.static_html()
     assert html.index("exit &lt;3&gt;:") < html.index(chip.value) < html.index("<i>note</i>")
     bundle = row._repr_mimebundle_()
-    assert bundle["text/html"] == html and VIEW in bundle
+    assert bundle["text/html"] == html and WIDGET_VIEW in bundle
     assert not row.view_shown
     chip._on_message(chip, {"type": "shown"}, [])
     assert row.view_shown

@@ -21,21 +21,15 @@ from static_exports import (
     Page,
     artifact_name,
     chips,
-    export_all,
     is_absolute,
     task_lines,
 )
 
-RESOLVED = ("completed", "failed", "exception")
+from tc_notebook.terms import RESOLVED
+
 # What a widget shows before its first answer: ArtifactList, TaskView, LiveLog.
 NOT_YET = ("listing…", "Loading…", "· waiting")
 TASK_ID = re.compile(r"[A-Za-z0-9_-]{22}")
-
-
-@pytest.fixture(scope="session")
-def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Export]:
-    """Every notebook exported (shared with the browser test, when in one session)."""
-    return export_all(tmp_path_factory.getbasetemp() / "static-exports")
 
 
 @pytest.fixture(params=PATHS, ids=lambda path: path.stem)

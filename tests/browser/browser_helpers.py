@@ -3,6 +3,7 @@ the notebooks the tests add, and what a person does in JupyterLab."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import sys
@@ -373,3 +374,20 @@ def assert_received(got, path: str) -> None:
     """The browser received exactly the bytes of the file at `path`."""
     expected = Path(path).read_bytes()
     assert got.body == expected, (got.how, got.status, got.url, got.body[:300])
+
+
+def browser_context(browser) -> contextlib.closing:
+    """A fresh browser context (no cookies), closed at the end of a `with`."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    context.set_default_timeout(30_000)
+    return contextlib.closing(context)
+
+
+def listed_link(page: Page, name: str) -> Locator:
+    """An ArtifactList's link named `name`."""
+    return page.locator(".tc-artifacts").get_by_role("link", name=name, exact=True)
+
+
+def starting(prefix: str) -> re.Pattern:
+    """A pattern of the strings that start with `prefix` (an href, a URL)."""
+    return re.compile("^" + re.escape(prefix))

@@ -31,6 +31,7 @@ from browser_helpers import (
     SCREENSHOTS,
     BrowserSandbox,
     Lab,
+    browser_context,
     write_test_notebooks,
 )
 from frontend_servers import server_environment, stop, tail
@@ -228,17 +229,10 @@ def browser(artifacts_dir: Path) -> Iterator:
             yield chromium
 
 
-def _browser_context(browser) -> contextlib.closing:
-    """A fresh browser context (no cookies), closed at the end of a `with`."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    context.set_default_timeout(30_000)
-    return contextlib.closing(context)
-
-
 @pytest.fixture
 def context(browser) -> Iterator:
     """A browser context of one test's own."""
-    with _browser_context(browser) as context:
+    with browser_context(browser) as context:
         yield context
 
 
@@ -251,7 +245,7 @@ def page(context):
 @pytest.fixture(scope="module")
 def module_context(browser) -> Iterator:
     """A browser context shared by the tests of one module (one notebook run)."""
-    with _browser_context(browser) as context:
+    with browser_context(browser) as context:
         yield context
 
 

@@ -14,7 +14,9 @@ from browser_helpers import (
     assert_received,
     click_and_fetch,
     expect_completed_chip,
+    listed_link,
     screenshot,
+    starting,
 )
 from helpers import wait_until
 from playwright.sync_api import Locator, Page, Request, expect
@@ -94,22 +96,15 @@ class ProxyProbes:
             page.wait_for_timeout(50)  # poll step: events arrive while Playwright waits
             return len(self.ended) >= len(self.started)
 
-        wait_until(settled, timeout=timeout, message=f"proxy probes to end: {self.started}")
+        wait_until(
+            settled, timeout=timeout, message=f"proxy probes to end: {self.started}", interval=0
+        )
 
 
 def shown_link(page: Page, name: str) -> Locator:
     """The first link named `name` that a cell shows with `conn.link` (not the ArtifactList's)."""
     outside_lists = "not(ancestor::*[contains(concat(' ', @class, ' '), ' tc-artifacts ')])"
     return page.locator(f"xpath=//a[normalize-space() = '{name}'][{outside_lists}]").first
-
-
-def listed_link(page: Page, name: str) -> Locator:
-    """The ArtifactList's (cell 30) link named `name`."""
-    return page.locator(".tc-artifacts").get_by_role("link", name=name, exact=True)
-
-
-def _starts(prefix: str) -> re.Pattern:
-    return re.compile("^" + re.escape(prefix))
 
 
 def _assert_route(got: Fetched, route: Route) -> None:
@@ -137,7 +132,7 @@ def check_public_link(page: Page, route: Route) -> None:
     """Cell 6's `conn.link` to public/passwd.txt leads by `route` to /etc/passwd's bytes."""
     link = shown_link(page, "public/passwd.txt")
     expect(link).to_be_visible(timeout=RUN_SECONDS * 1000)
-    expect(link).to_have_attribute("href", _starts(route.href), timeout=PROBE_MS)
+    expect(link).to_have_attribute("href", starting(route.href), timeout=PROBE_MS)
     got = click_and_fetch(page, link)
     assert_received(got, "/etc/passwd")
     _assert_route(got, route)
@@ -148,7 +143,7 @@ def check_signed_link(page: Page, route: Route, shot: str) -> None:
     bytes, and the URL shown under it is the one it opens."""
     link = shown_link(page, SIGNED)
     expect(link).to_be_visible(timeout=RUN_SECONDS * 1000)
-    expect(link).to_have_attribute("href", _starts(route.href), timeout=PROBE_MS)
+    expect(link).to_have_attribute("href", starting(route.href), timeout=PROBE_MS)
     href = link.get_attribute("href")
     assert "bewit=" in href, href
     shown = page.locator("code[data-tc-url]").filter(has_text="bewit=")

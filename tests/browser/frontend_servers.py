@@ -7,10 +7,8 @@ conftest.py's `_start_lab`)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +16,10 @@ from pathlib import Path
 import requests
 from browser_helpers import LOGS, BrowserSandbox
 from helpers import wait_until
+from static_exports import jupyter_environment
 
 from tc_notebook.lab import kernel_environment
+from tc_notebook.net import free_port
 
 VOILA_START_SECONDS = 60
 
@@ -27,28 +27,11 @@ VOILA_START_SECONDS = 60
 def server_environment(
     tmp: Path, sandbox: BrowserSandbox, proxy_prefix: str | None = None
 ) -> dict[str, str]:
-    """This process's environment for a Jupyter server: no JupyterHub, Jupyter
-    or Taskcluster variables of its own, kernels that find `sandbox`
-    (`kernel_environment`, with `proxy_prefix` only if given), the venv first
-    on PATH, and runtime, config and IPython folders of its own under `tmp`."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("JUPYTERHUB_", "JPY_", "TASKCLUSTER_", "TC_NOTEBOOK_"))
-    }
+    """The environment of a Jupyter server (`jupyter_environment` under `tmp`)
+    whose kernels find `sandbox` (`kernel_environment`, with `proxy_prefix`
+    only if given)."""
+    env = jupyter_environment(tmp)
     env.update(kernel_environment(sandbox.root_url, sandbox.credentials, proxy_prefix))
-    for folder in ("runtime", "config", "ipython"):
-        (tmp / folder).mkdir(exist_ok=True)
-    env.update(
-        # The venv's share/jupyter (labextensions, the python3 kernelspec) and
-        # etc/jupyter (the enabled server extensions) stay visible: only the
-        # runtime files and user-level config are private.
-        JUPYTER_RUNTIME_DIR=str(tmp / "runtime"),
-        JUPYTER_CONFIG_DIR=str(tmp / "config"),
-        IPYTHONDIR=str(tmp / "ipython"),
-        PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
-        PYTHONUNBUFFERED="1",
-    )
     return env
 
 
@@ -70,13 +53,6 @@ def tail(path: Path, size: int = 4000) -> str:
         return path.read_text(errors="replace")[-size:]
     except OSError:
         return ""
-
-
-def free_port() -> int:
-    """A port nothing listens on right now, on 127.0.0.1."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _answers(process: subprocess.Popen, url: str) -> bool:

@@ -17,11 +17,13 @@ from browser_helpers import (
     click_and_fetch,
     code_notebook,
     expect_completed_chip,
+    listed_link,
     open_notebook,
     outputs,
     run_all,
     run_all_checked,
     screenshot,
+    starting,
     theme_colour,
 )
 from playwright.sync_api import expect
@@ -46,20 +48,16 @@ def notebook_page(module_context, lab):
     return page
 
 
-def _link(page, name: str):
-    return page.locator(".tc-artifacts").get_by_role("link", name=name, exact=True)
-
-
 def test_run_all_badge_completed_and_artifacts_listed(notebook_page):
     page = notebook_page
     # The list is the last widget: it appears once the rerun (run 1) completed.
     for name in LISTED:
-        expect(_link(page, name)).to_be_visible(timeout=120_000)
+        expect(listed_link(page, name)).to_be_visible(timeout=120_000)
     chip = page.locator(".tc-badge")
     expect(chip).to_have_count(1)
     expect_completed_chip(chip)
     expect(chip.locator("xpath=following-sibling::span")).to_contain_text("run 1")
-    expect(_link(page, "public/passwd.txt")).to_have_attribute(
+    expect(listed_link(page, "public/passwd.txt")).to_have_attribute(
         "href", re.compile(r"/runs/1/artifacts/public%2Fpasswd\.txt$")
     )
     screenshot(page, "01-notebook-04-badge-completed-artifacts-listed", chip)
@@ -68,20 +66,20 @@ def test_run_all_badge_completed_and_artifacts_listed(notebook_page):
 
 def test_artifact_links_yield_the_files(notebook_page, lab):
     page = notebook_page
-    public = _link(page, "public/passwd.txt")
+    public = listed_link(page, "public/passwd.txt")
     expect(public).to_be_visible(timeout=120_000)
     # Kernels told nothing of a proxy (as `tc-notebook lab` starts them): the page
     # asks the Jupyter server, which relays the sandbox, and links through it.
-    expect(public).to_have_attribute("href", re.compile("^" + re.escape(lab.proxy_prefix)))
+    expect(public).to_have_attribute("href", starting(lab.proxy_prefix))
     got = click_and_fetch(page, public)
     assert_received(got, "/etc/passwd")
     assert got.url.startswith(lab.origin + lab.proxy_prefix), got.url
 
-    got = click_and_fetch(page, _link(page, "public/logs/live.log"))
+    got = click_and_fetch(page, listed_link(page, "public/logs/live.log"))
     assert got.body.startswith(b"[taskcluster "), got.body[:200]  # the run's complete log
     assert got.url.startswith(lab.origin + lab.proxy_prefix), got.url
 
-    private = _link(page, "private/hostname.txt")
+    private = listed_link(page, "private/hostname.txt")
     assert private.get_attribute("href") == "#"  # nothing signed before the click
     got = click_and_fetch(page, private, timeout=60)
     assert_received(got, "/etc/hostname")

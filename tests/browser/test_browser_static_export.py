@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from browser_helpers import SCREENSHOTS, expect_completed_chip, screenshot
 from playwright.sync_api import expect
-from static_exports import Export, artifact_name, export_all, task_lines
+from static_exports import artifact_name, task_lines
 
 pytestmark = pytest.mark.browser
 NOTEBOOK = "04-download-task-artifacts"
@@ -21,12 +21,6 @@ LOG_END_SHOWN = """pre => {
   const box = pre.parentElement.getBoundingClientRect(), end = pre.getBoundingClientRect().bottom;
   return end > box.top && end <= box.bottom + 1;
 }"""
-
-
-@pytest.fixture(scope="session")
-def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Export]:
-    """Every notebook exported (shared with test_static_export.py, when in one session)."""
-    return export_all(tmp_path_factory.getbasetemp() / "static-exports")
 
 
 @pytest.fixture

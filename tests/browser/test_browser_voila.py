@@ -14,13 +14,12 @@ private row (signed by the kernel at the click) yield /etc/hostname."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 from binder_helpers import block_port
-from browser_helpers import REPO
+from browser_helpers import REPO, browser_context
 from frontend_helpers import (
     NOTEBOOK,
     RUN_SECONDS,
@@ -68,9 +67,7 @@ class Rendered:
 def rendered(request, browser, sandbox_process) -> Iterator[Rendered]:
     """The page of one way (in a browser context of its own: blocking the
     port is context-wide), loaded once the notebook has run, its links settled."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    context.set_default_timeout(30_000)
-    with contextlib.closing(context):
+    with browser_context(browser) as context:
         page = context.new_page()
         probes = ProxyProbes(page, sandbox_process.port)
         if request.param == "standalone":

@@ -5,7 +5,6 @@ and two StatusBadges in an HBox show both chips side by side."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,11 @@ from browser_helpers import (
     assert_received,
     click_and_fetch,
     expect_completed_chip,
+    listed_link,
     outputs,
     run_cells,
     screenshot,
+    starting,
 )
 from playwright.sync_api import expect
 
@@ -46,10 +47,6 @@ def notebook_page(module_context, lab):
     return page, run_cells(page, lab, NOTEBOOK, *CELLS)
 
 
-def _link(page, name: str):
-    return page.locator(".tc-artifacts").get_by_role("link", name=name, exact=True)
-
-
 def _row(page, name: str):
     link = page.get_by_role("link", name=name, exact=True)  # (queried within each row)
     return page.locator(".tc-artifacts tr.tc-artifact").filter(has=link)
@@ -71,14 +68,15 @@ def test_two_badges_side_by_side(notebook_page):
 
 def test_links_open_a_new_tab_and_downloads_are_explicit(notebook_page, lab):
     page, _panel = notebook_page
-    public, private = _link(page, "public/passwd.txt"), _link(page, "private/hostname.txt")
+    public = listed_link(page, "public/passwd.txt")
+    private = listed_link(page, "private/hostname.txt")
     expect(public).to_be_visible(timeout=120_000)
 
     # Like the web UI: a new tab, no download attribute; public links are plain hrefs.
-    for link in (public, _link(page, "public/logs/live.log"), private):
+    for link in (public, listed_link(page, "public/logs/live.log"), private):
         expect(link).to_have_attribute("target", "_blank")
         assert link.get_attribute("download") is None
-    expect(public).to_have_attribute("href", re.compile("^" + re.escape(lab.proxy_prefix)))
+    expect(public).to_have_attribute("href", starting(lab.proxy_prefix))
     assert private.get_attribute("href") == "#"  # nothing signed before the click
 
     got = click_and_fetch(page, public)
@@ -87,7 +85,7 @@ def test_links_open_a_new_tab_and_downloads_are_explicit(notebook_page, lab):
     expect(got.window.locator("body")).to_contain_text("root:")  # shown, not saved
     got.window.close()
 
-    got = click_and_fetch(page, _link(page, "public/logs/live.log"))
+    got = click_and_fetch(page, listed_link(page, "public/logs/live.log"))
     assert got.how == "window", got.how
     assert got.body.startswith(b"[taskcluster "), got.body[:200]
     expect(got.window.locator("pre")).to_contain_text("[taskcluster ")  # the log as text
